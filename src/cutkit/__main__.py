@@ -1,0 +1,5 @@
+import sys
+
+from cutkit.cli.main import main
+
+sys.exit(main())

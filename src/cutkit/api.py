@@ -1,0 +1,133 @@
+"""The Python API: ``cutkit.remove(data, **options)`` and ``cutkit.Remover``."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from cutkit import options as opt
+from cutkit.io.image import encode, open_image, to_rgb_array
+from cutkit.pipeline.compose import compose
+from cutkit.pipeline.postprocess import clean_mask, to_alpha
+from cutkit.pipeline.preprocess import to_input
+
+
+class Remover:
+    """A loaded background remover: the model is loaded once and reused for every image.
+
+    Args:
+        model: a zoo name or an ``.onnx`` path (default: the zoo's default model).
+        session: accepted for symmetry with ``rembg``; pass a ``Remover`` to reuse it.
+        **options: any option of :data:`cutkit.options.REMOVE_OPTIONS` (rembg's names too). Model
+            options choose what is loaded; output options become this remover's defaults.
+    """
+
+    def __init__(self, model: str | None = None, **options: Any) -> None:
+        from cutkit.engine.session import load_session
+
+        self.options = opt.resolve(options, model=model)
+        o = self.options
+        self.session = load_session(model=o.model, weights=o.weights, engine=o.engine, device=o.device,
+                                    precision=o.precision, threads=o.threads, progress=False)
+
+    @property
+    def spec(self):  # noqa: ANN201 - a ModelSpec; annotated lazily to keep imports light
+        return self.session.spec
+
+    def remove(self, data: Any, **overrides: Any) -> Any:
+        """Remove the background of one image; returns the same kind as given (see :func:`remove`)."""
+        o = self._output_options(overrides)
+        rgb = to_rgb_array(open_image(data))
+        out = compose(rgb, self.alpha_batch([rgb], o)[0], o.bg, mask_only=o.mask)
+        return _same_kind(data, out, o.format)
+
+    def remove_many(self, images: Iterable[Any], **overrides: Any) -> Iterator[Image.Image]:
+        """Remove backgrounds of many images, ``batch_size`` at a time; yields PIL images in order."""
+        o = self._output_options(overrides)
+        batch: list[np.ndarray] = []
+        for data in images:
+            batch.append(to_rgb_array(open_image(data)))
+            if len(batch) == o.batch_size:
+                yield from self._compose_all(batch, o)
+                batch = []
+        if batch:
+            yield from self._compose_all(batch, o)
+
+    def alpha_batch(self, rgbs: list[np.ndarray], o: opt.RemoveOptions | None = None) -> list[np.ndarray]:
+        """The uint8 alpha of each ``HxWx3`` photo, the network run ``batch_size`` photos at a time."""
+        o = o or self.options
+        alphas: list[np.ndarray] = []
+        for start in range(0, len(rgbs), o.batch_size):
+            chunk = rgbs[start : start + o.batch_size]
+            probs = self.session.engine.predict(np.stack([to_input(r, self.spec) for r in chunk]))
+            alphas += [self._finish(r, p, o) for r, p in zip(chunk, probs, strict=True)]
+        return alphas
+
+    def _finish(self, rgb: np.ndarray, prob: np.ndarray, o: opt.RemoveOptions) -> np.ndarray:
+        alpha = to_alpha(prob, rgb.shape[:2])
+        if o.post_process:
+            alpha = clean_mask(alpha)
+        if o.matting:
+            from cutkit.matting.refine import refine_alpha
+
+            alpha = refine_alpha(rgb, alpha, fg_threshold=o.matting_fg_threshold,
+                                 bg_threshold=o.matting_bg_threshold, erode=o.matting_erode)
+        return alpha
+
+    def _compose_all(self, rgbs: list[np.ndarray], o: opt.RemoveOptions) -> Iterator[Image.Image]:
+        for rgb, alpha in zip(rgbs, self.alpha_batch(rgbs, o), strict=True):
+            yield compose(rgb, alpha, o.bg, mask_only=o.mask)
+
+    def _output_options(self, overrides: dict[str, Any]) -> opt.RemoveOptions:
+        o = self.options.replace(**overrides) if overrides else self.options
+        if o.model_key() != self.options.model_key():
+            changed = [n.name for n in opt.REMOVE_OPTIONS if n.group == "model"
+                       and o.values[n.name] != self.options.values[n.name]]
+            raise ValueError(f"options {', '.join(changed)} choose the model: make a new Remover for them")
+        return o
+
+
+def _same_kind(data: Any, out: Image.Image, fmt: str | None) -> Any:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return encode(out, fmt or "png")
+    if isinstance(data, np.ndarray):
+        return np.asarray(out)
+    return out  # PIL in → PIL out; a path in → a PIL image (write it with .save or use `cutkit remove`)
+
+
+_REMOVERS: OrderedDict[tuple[Any, ...], Remover] = OrderedDict()
+_MAX_REMOVERS = 2
+
+
+def remove(data: Any, *, session: Remover | None = None, **options: Any) -> Any:
+    """Remove the background of ``data``: a path, bytes, a PIL image or an ndarray.
+
+    Returns the same kind: bytes → encoded bytes (PNG unless ``format``), PIL → PIL, ndarray → ndarray
+    (HxWx4 RGBA, HxW with ``mask=True``, HxWx3 over an opaque ``bg``); a path gives a PIL image.
+    Removers are cached per model, so repeated calls do not reload the network; pass ``session=`` (a
+    :class:`Remover`) to choose one explicitly, as with ``rembg.remove``.
+    """
+    if session is not None:
+        return session.remove(data, **options)
+    resolved = opt.resolve(options)
+    key = resolved.model_key()
+    if key not in _REMOVERS:
+        model_opts = {o.name: resolved.values[o.name] for o in opt.REMOVE_OPTIONS if o.group == "model"}
+        _REMOVERS[key] = Remover(**model_opts)
+        while len(_REMOVERS) > _MAX_REMOVERS:
+            _REMOVERS.popitem(last=False)
+    _REMOVERS.move_to_end(key)
+    output = {k: v for k, v in resolved.values.items() if opt.OPTIONS_BY_NAME[k].group == "output"}
+    return _REMOVERS[key].remove(data, **output)
+
+
+def new_session(model: str | None = None, **options: Any) -> Remover:
+    """rembg-style alias: ``new_session("u2netp")`` returns a :class:`Remover`."""
+    return Remover(model, **options)
+
+
+__all__ = ["Remover", "new_session", "remove"]

@@ -1,0 +1,42 @@
+"""``cutkit export MODEL -o model.onnx [--int8 --calib DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cutkit.cli.main import CliError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="zoo model name (see `cutkit models`)")
+    parser.add_argument("--weights", help="weight file (default: cache/download)")
+    parser.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    parser.add_argument("--int8", action="store_true", help="static int8 quantization (needs --calib)")
+    parser.add_argument("--calib", help="folder of images to calibrate int8 quantization on")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    parser.add_argument("--static", action="store_true", help="fixed batch 1 and input size, no dynamic axes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cutkit.engine.export import export_onnx, quantize_int8
+    from cutkit.zoo.registry import get_spec
+    from cutkit.zoo.weights import WeightsError, resolve_weights
+
+    if args.int8 and not args.calib:
+        raise CliError("--int8 needs --calib DIR: a folder of images to calibrate on")
+    try:
+        spec = get_spec(args.model)
+        weights = resolve_weights(spec.weights, explicit=args.weights)
+    except (KeyError, WeightsError) as exc:
+        raise CliError(str(exc).strip("'\"")) from exc
+    out = Path(args.output)
+    if not args.int8:
+        export_onnx(spec, weights, out, opset=args.opset, dynamic=not args.static)
+    else:
+        fp32 = out.with_name(out.stem + ".fp32.onnx")
+        export_onnx(spec, weights, fp32, opset=args.opset, dynamic=not args.static)
+        quantize_int8(fp32, out, spec, Path(args.calib))
+        fp32.unlink()
+    print(f"exported {spec.name} → {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0

@@ -1,0 +1,54 @@
+"""The ``cutkit`` command: ``cutkit COMMAND ARGS --flags``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command → (module, one-line help); modules are imported only when their command runs.
+COMMANDS = {
+    "remove": ("cutkit.cli.remove", "remove backgrounds from images"),
+    "models": ("cutkit.cli.models", "list the model zoo and which weights are present"),
+    "export": ("cutkit.cli.export", "export a model to ONNX (optionally int8)"),
+}
+
+
+class CliError(Exception):
+    """A user error: printed as ``error: ...`` and exit code 2, never a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cutkit import __version__
+
+    parser = argparse.ArgumentParser(prog="cutkit", description="Background removal and its workbench.")
+    parser.add_argument("--version", action="version", version=f"cutkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or argv[0] not in COMMANDS:
+        args = parser.parse_args(argv)  # --help/--version/unknown command (argparse suggests)
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    sub = argparse.ArgumentParser(prog=f"cutkit {argv[0]}", description=COMMANDS[argv[0]][1])
+    module.add_arguments(sub)
+    args = sub.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Export to ONNX (dynamic batch/height/width), optionally int8-quantized with calibration images."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from cutkit.zoo.spec import ModelSpec
+
+META_SPEC = "cutkit_spec"
+META_OUTPUT = "cutkit_output"  # "probability": the file already applies output selection + activation
+
+
+def export_onnx(spec: ModelSpec, weights: Path, out: Path, *, opset: int = 17, dynamic: bool = True) -> Path:
+    """Export ``spec`` with ``weights`` to ``out``; the file carries the spec in its metadata.
+
+    Args:
+        spec: the model (a PyTorch architecture of the zoo).
+        weights: the weight file to load.
+        out: the ``.onnx`` path to write (atomically).
+        opset: ONNX opset.
+        dynamic: make batch, height and width dynamic (else fixed at the spec's input size).
+    """
+    import torch
+
+    from cutkit.engine.predictor import Predictor
+    from cutkit.nets import build_net
+    from cutkit.zoo.checkpoint import load_weights
+
+    if spec.arch == "onnx":
+        raise ValueError(f"model '{spec.name}' is already an ONNX file: nothing to export")
+    module = Predictor.for_spec(load_weights(build_net(spec.arch, **spec.arch_kwargs), weights), spec).eval()
+    dummy = torch.zeros(1, 3, *spec.input_size)
+    axes = {"input": {0: "batch", 2: "height", 3: "width"}, "prob": {0: "batch", 2: "height", 3: "width"}}
+    tmp = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
+        torch.onnx.export(module, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+                          input_names=["input"], output_names=["prob"], dynamic_axes=axes if dynamic else None)
+    _write_metadata(tmp, spec)
+    tmp.replace(out)
+    return out
+
+
+def _write_metadata(path: Path, spec: ModelSpec) -> None:
+    import onnx
+
+    from cutkit.zoo.registry import spec_to_json
+
+    model = onnx.load(str(path))
+    for key, value in ((META_SPEC, spec_to_json(spec)), (META_OUTPUT, "probability")):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file (without loading its weights)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def quantize_int8(fp32: Path, out: Path, spec: ModelSpec, calib_dir: Path, *, max_images: int = 32) -> Path:
+    """Static int8 quantization (QDQ, per-channel weights) calibrated on the images in ``calib_dir``."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    images = _calibration_images(calib_dir, max_images)
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it: Iterator[dict[str, np.ndarray]] = ({"input": x[None]} for x in _calib_inputs(images, spec))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._it, None)
+
+    tmp = out.with_name(out.name + ".part")
+    quantize_static(str(fp32), str(tmp), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    _copy_metadata(fp32, tmp)
+    tmp.replace(out)
+    return out
+
+
+def _copy_metadata(src: Path, dst: Path) -> None:
+    import onnx
+
+    meta = read_metadata(src)
+    model = onnx.load(str(dst))
+    present = {p.key for p in model.metadata_props}
+    for key, value in meta.items():
+        if key not in present:
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+    onnx.save(model, str(dst))
+
+
+def _calibration_images(calib_dir: Path, max_images: int) -> list[Path]:
+    from cutkit.io.paths import list_images
+
+    if not calib_dir.is_dir():
+        raise ValueError(f"{calib_dir}: calibration folder not found")
+    images = list_images(calib_dir)[:max_images]
+    if not images:
+        raise ValueError(f"{calib_dir}: no images to calibrate int8 quantization on")
+    return images
+
+
+def _calib_inputs(images: list[Path], spec: ModelSpec) -> Iterator[np.ndarray]:
+    from cutkit.io.image import open_image, to_rgb_array
+    from cutkit.pipeline.preprocess import to_input
+
+    for path in images:
+        yield to_input(to_rgb_array(open_image(path)), spec)

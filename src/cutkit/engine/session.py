@@ -1,0 +1,100 @@
+"""A loaded model: the spec, its resolved weights and an engine, built once and reused."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from cutkit.engine.device import resolve_device
+from cutkit.zoo.registry import default_model, get_spec, rembg_cache_dirs, rembg_spec_for, spec_from_json
+from cutkit.zoo.spec import ModelSpec
+
+
+class Engine(Protocol):
+    name: str
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class Session:
+    """What a removal needs from a model: its spec (preprocessing) and an engine."""
+
+    spec: ModelSpec
+    engine: Engine
+    weights: Path
+
+
+def load_session(*, model: str | None = None, weights: str | None = None, engine: str | None = None,
+                 device: str = "auto", precision: str = "auto", threads: int | None = None,
+                 progress: bool = True) -> Session:
+    """Resolve a model name or ONNX path, find its weights and start an engine.
+
+    Raises:
+        KeyError: unknown model name (with the closest match).
+        cutkit.zoo.weights.WeightsNotFound: weights absent and not downloadable (says where to put them).
+        cutkit.engine.device.DeviceError: CUDA requested but absent.
+    """
+    name = model or default_model()
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    if name.endswith(".onnx"):
+        return _onnx_session(name, weights, engine, device, threads, progress)
+    spec = get_spec(name)
+    path = _resolve(spec, weights, progress)
+    if (engine or "torch") == "torch":
+        from cutkit.engine.torch_engine import TorchEngine
+
+        return Session(spec, TorchEngine(spec, path, device=resolve_device(device), precision=precision), path)
+    from cutkit.engine.onnx_engine import OnnxEngine
+
+    onnx_path = exported_onnx(spec, path)
+    return Session(spec, OnnxEngine(spec, onnx_path, device=device, threads=threads, raw_outputs=False), path)
+
+
+def _onnx_session(name: str, weights: str | None, engine: str | None, device: str, threads: int | None,
+                  progress: bool) -> Session:
+    from cutkit.engine.export import META_OUTPUT, META_SPEC, read_metadata
+    from cutkit.engine.onnx_engine import OnnxEngine
+
+    if engine not in (None, "onnx"):
+        raise ValueError(f"{name}: an ONNX file runs on the onnx engine, not '{engine}'")
+    path = Path(weights or name).expanduser()
+    if path.is_file():
+        meta = read_metadata(path)
+        if META_SPEC in meta:
+            spec = spec_from_json(meta[META_SPEC])
+            raw = meta.get(META_OUTPUT) != "probability"
+            return Session(spec, OnnxEngine(spec, path, device=device, threads=threads, raw_outputs=raw), path)
+    spec = rembg_spec_for(path)
+    if spec is None:
+        raise ValueError(f"{name}: not an ONNX file exported by cutkit, nor a known rembg model "
+                         f"(known: see `cutkit models`); cannot tell its preprocessing")
+    path = path if path.is_file() else _resolve(spec, None, progress)
+    return Session(spec, OnnxEngine(spec, path, device=device, threads=threads, raw_outputs=True), path)
+
+
+def _resolve(spec: ModelSpec, weights: str | None, progress: bool) -> Path:
+    from cutkit.zoo.weights import resolve_weights
+
+    extra = rembg_cache_dirs() if spec.arch == "onnx" else []
+    return resolve_weights(spec.weights, explicit=weights, extra_dirs=extra, progress=progress)
+
+
+def exported_onnx(spec: ModelSpec, weights: Path) -> Path:
+    """The ONNX export of ``spec`` + ``weights`` in the cache, exported on first use."""
+    from cutkit.engine.export import export_onnx
+    from cutkit.zoo.weights import cache_dir
+
+    stat = weights.stat()
+    from cutkit import __version__
+
+    key = hashlib.sha256(f"{__version__}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    out = cache_dir() / "onnx" / f"{spec.name}-{key}.onnx"
+    return out if out.is_file() else export_onnx(spec, weights, out)

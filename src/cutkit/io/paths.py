@@ -1,0 +1,34 @@
+"""Expanding user inputs (files, folders, globs) into image paths, and naming outputs."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files below ``folder``, recursively, sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """Each input → ``(file, base)``: ``base`` is the folder outputs are named relative to.
+
+    Files stand for themselves (even with an unusual suffix, so a bad file gets a clear error later);
+    folders are searched recursively; anything else is taken as a glob pattern.
+    """
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found += [(p, path) for p in list_images(path)]
+        elif path.exists() or not glob.has_magic(item):
+            found.append((path, path.parent))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise FileNotFoundError(f"{item}: no file matches this pattern")
+            found += [(m, m.parent) for m in matches]
+    return found

@@ -1,0 +1,1 @@
+"""Alpha matting: trimaps and solvers that refine soft edges."""

@@ -1,0 +1,1 @@
+"""Removal as small steps: preprocess → predict → postprocess → compose."""

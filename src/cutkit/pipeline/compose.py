@@ -1,0 +1,84 @@
+"""Alpha + photo → cutout: transparent, over a colour, or over an image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageColor
+
+
+@dataclass(frozen=True)
+class ImageBackground:
+    """A background picture, scaled to cover the photo and centre-cropped."""
+
+    image: Image.Image
+
+    def render(self, size_wh: tuple[int, int]) -> np.ndarray:
+        w, h = size_wh
+        bw, bh = self.image.size
+        scale = max(w / bw, h / bh)
+        sw, sh = max(w, round(bw * scale)), max(h, round(bh * scale))
+        big = self.image.convert("RGB").resize((sw, sh), Image.Resampling.BILINEAR)
+        left, top = (sw - w) // 2, (sh - h) // 2
+        return np.asarray(big.crop((left, top, left + w, top + h)), dtype=np.float32)
+
+
+def parse_background(value: Any) -> tuple[int, int, int, int] | ImageBackground:
+    """A colour as RGBA, or an :class:`ImageBackground` for an image path / PIL image / array."""
+    if isinstance(value, ImageBackground):
+        return value
+    if isinstance(value, Image.Image):
+        return ImageBackground(value)
+    if isinstance(value, np.ndarray):
+        from cutkit.io.image import open_image
+
+        return ImageBackground(open_image(value))
+    if isinstance(value, (tuple, list)):
+        return _rgba(tuple(int(v) for v in value))
+    text = str(value).strip()
+    if "," in text:
+        return _rgba(tuple(int(v) for v in text.split(",")))
+    try:
+        return _rgba(ImageColor.getrgb(text))
+    except ValueError:
+        pass
+    if Path(text).is_file():
+        from cutkit.io.image import open_image
+
+        return ImageBackground(open_image(text))
+    raise ValueError(f"'{text}' is neither a colour (name, #hex, r,g,b[,a]) nor an existing image file")
+
+
+def _rgba(values: tuple[int, ...]) -> tuple[int, int, int, int]:
+    if len(values) not in (3, 4) or not all(0 <= v <= 255 for v in values):
+        raise ValueError(f"a colour needs 3 or 4 values in 0..255, got {values}")
+    return (*values, 255)[:4] if len(values) == 3 else values  # type: ignore[return-value]
+
+
+def compose(rgb: np.ndarray, alpha: np.ndarray, bg: Any = None, mask_only: bool = False) -> Image.Image:
+    """Build the output image.
+
+    Args:
+        rgb: ``HxWx3`` uint8 photo.
+        alpha: ``HxW`` uint8 alpha.
+        bg: ``None`` (transparent RGBA), an RGBA colour tuple, or an :class:`ImageBackground`.
+        mask_only: return the alpha alone as a greyscale image.
+    """
+    if mask_only:
+        return Image.fromarray(alpha)
+    if bg is None:
+        return Image.fromarray(np.dstack([rgb, alpha]))
+    a = alpha.astype(np.float32)[..., None] / 255.0
+    if isinstance(bg, ImageBackground):
+        back, back_alpha = bg.render((rgb.shape[1], rgb.shape[0])), None
+    else:
+        back, back_alpha = np.asarray(bg[:3], np.float32), bg[3]
+    out = rgb.astype(np.float32) * a + back * (1.0 - a)
+    out8 = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    if back_alpha is None or back_alpha == 255:
+        return Image.fromarray(out8)
+    out_alpha = np.clip(alpha + (255 - alpha.astype(np.float32)) * back_alpha / 255.0 + 0.5, 0, 255)
+    return Image.fromarray(np.dstack([out8, out_alpha.astype(np.uint8)]))
