@@ -13,8 +13,13 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
+# Until cutkit ships its own default model, a development checkout runs the demo with the real SINet
+# portrait weights from ../shared when they are there; elsewhere the zoo's default model is used.
+SINET := ../shared/weights/sinet/SINet.pth
+DEMO_ARGS ?= $(if $(wildcard $(SINET)),--model sinet --weights $(SINET))
+
 demo: install
-	$(BIN)/python -m cutkit.demo
+	$(BIN)/python -m cutkit.demo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup

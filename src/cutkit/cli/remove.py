@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inputs == ["-"]:
         return _stdin_to_stdout(options, args.output)
     jobs = plan_jobs(args.inputs, args.output, options)
-    remover = _load(options)
+    remover = load_remover(options)
     return _run_jobs(remover, jobs, options, quiet=args.quiet)
 
 
@@ -68,7 +68,7 @@ def _format(options: opt.RemoveOptions, dst: Path | None) -> str:
     return "png"
 
 
-def _load(options: opt.RemoveOptions):  # noqa: ANN202 - a Remover; kept lazy
+def load_remover(options: opt.RemoveOptions):  # noqa: ANN202 - a Remover; kept lazy
     from cutkit.api import Remover
     from cutkit.engine.device import DeviceError
     from cutkit.zoo.weights import WeightsError
@@ -136,7 +136,7 @@ def _stdin_to_stdout(options: opt.RemoveOptions, output: str | None) -> int:
         raise CliError(str(exc)) from exc
     from cutkit.pipeline.compose import compose
 
-    remover = _load(options)
+    remover = load_remover(options)
     alpha = remover.alpha_batch([rgb], options)[0]
     try:
         out = encode(compose(rgb, alpha, options.bg, mask_only=options.mask), _format(options, None))

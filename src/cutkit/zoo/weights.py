@@ -157,7 +157,7 @@ def _download_any(wf: WeightsFile, dest: Path, progress: bool) -> Path:
         try:
             return _download_with_retry(url, dest, wf, progress)
         except WeightsError as exc:
-            log.warning("%s", exc)
+            log.info("%s", exc)  # every reason is in the error raised below
             failures.append(exc)
     reasons = [str(exc) for exc in failures] or ["no download URL is known for it"]
     # A digest mismatch is the more alarming failure (a wrong or tampered file): keep its type.
@@ -182,6 +182,8 @@ def _manual_hint(wf: WeightsFile, dest: Path, reasons: Sequence[str]) -> str:
     if wf.sha256 or wf.md5:
         algo, digest = ("sha256", wf.sha256) if wf.sha256 else ("md5", wf.md5)
         lines.append(f"  Expected {algo}: {digest}")
+    lines.append("  Or give its path with --weights FILE (Python: weights=...); `cutkit models` shows which "
+                 "models have their weights present.")
     lines.append("  Reason:" if len(reasons) == 1 else "  Reasons:")
     lines.extend(f"    {reason}" for reason in reasons)
     return "\n".join(lines)
