@@ -145,17 +145,24 @@ class RemoveOptions:
         return tuple(self.values[o.name] for o in REMOVE_OPTIONS if o.group == "model")
 
     def replace(self, **changes: Any) -> RemoveOptions:
-        return resolve({**self.values, **changes})
+        """These options with ``changes`` (rembg names accepted) applied."""
+        return resolve({**self.values, **resolve_names(changes)})
 
 
-def resolve(given: Mapping[str, Any] | None = None, **kwargs: Any) -> RemoveOptions:
-    """Validate user options (rembg aliases accepted), fill defaults, reject unknown names."""
+def resolve_names(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Map every key to its option's own name; the same option given under two names is an error."""
     merged: dict[str, Any] = {}
-    for key, value in {**(given or {}), **kwargs}.items():
+    for key, value in given.items():
         name = canonical_name(key)
         if name in merged and value is not None and merged[name] != value:
             raise TypeError(f"option '{name}' given twice (as '{key}' and by another name)")
         merged[name] = value
+    return merged
+
+
+def resolve(given: Mapping[str, Any] | None = None, **kwargs: Any) -> RemoveOptions:
+    """Validate user options (rembg aliases accepted), fill defaults, reject unknown names."""
+    merged = resolve_names({**(given or {}), **kwargs})
     values = {o.name: _value(o, merged.get(o.name, _MISSING)) for o in REMOVE_OPTIONS}
     return RemoveOptions(values)
 

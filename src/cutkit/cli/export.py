@@ -27,16 +27,28 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--int8 needs --calib DIR: a folder of images to calibrate on")
     try:
         spec = get_spec(args.model)
-        weights = resolve_weights(spec.weights, explicit=args.weights)
-    except (KeyError, WeightsError) as exc:
+    except KeyError as exc:
         raise CliError(str(exc).strip("'\"")) from exc
+    if spec.arch == "onnx":  # checked before resolving weights: no download for a file we cannot export
+        raise CliError(f"model '{spec.name}' is already an ONNX file: nothing to export")
+    if args.int8 and not Path(args.calib).is_dir():
+        raise CliError(f"{args.calib}: calibration folder not found")
+    try:
+        weights = resolve_weights(spec.weights, explicit=args.weights)
+    except WeightsError as exc:
+        raise CliError(str(exc)) from exc
     out = Path(args.output)
-    if not args.int8:
-        export_onnx(spec, weights, out, opset=args.opset, dynamic=not args.static)
-    else:
-        fp32 = out.with_name(out.stem + ".fp32.onnx")
-        export_onnx(spec, weights, fp32, opset=args.opset, dynamic=not args.static)
-        quantize_int8(fp32, out, spec, Path(args.calib))
-        fp32.unlink()
+    try:
+        if not args.int8:
+            export_onnx(spec, weights, out, opset=args.opset, dynamic=not args.static)
+        else:
+            fp32 = out.with_name(out.stem + ".fp32.onnx")
+            try:
+                export_onnx(spec, weights, fp32, opset=args.opset, dynamic=not args.static)
+                quantize_int8(fp32, out, spec, Path(args.calib))
+            finally:
+                fp32.unlink(missing_ok=True)
+    except ValueError as exc:  # a checkpoint that does not fit (CheckpointError), no calibration images
+        raise CliError(str(exc)) from exc
     print(f"exported {spec.name} → {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     cols = ["name", "arch", "input", "params", "licence", "task", "weights"]
+    rows = [{**r, "name": r["name"] + (" *" if r["default"] else "")} for r in rows]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     print("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for r in rows:
@@ -33,7 +34,8 @@ def model_rows() -> list[dict[str, object]]:
         extra = rembg_cache_dirs() if spec.arch == "onnx" else []
         local = find_local(spec.weights, extra)
         rows.append({
-            "name": spec.name + (" *" if spec.name == default_model() else ""),
+            "name": spec.name,
+            "default": spec.name == default_model(),
             "arch": spec.arch,
             "input": f"{spec.input_size[1]}x{spec.input_size[0]}",
             "params": _param_text(spec),
@@ -44,7 +46,7 @@ def model_rows() -> list[dict[str, object]]:
     return rows
 
 
-def _param_text(spec) -> str:  # noqa: ANN001
+def _param_text(spec) -> str:  # a ModelSpec
     if spec.arch == "onnx":
         return "-"
     import torch

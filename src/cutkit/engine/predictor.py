@@ -34,6 +34,21 @@ class Predictor(nn.Module):
         return activate(out, self.activation, self.fg_channel)
 
 
+def flush_subnormals(module: nn.Module) -> nn.Module:
+    """Set the subnormal (denormal) floats among ``module``'s parameters and buffers to zero, in place.
+
+    Released checkpoints hold many: SINet.pth ~3.4k and ExtremeC3.pth ~11k values below float32's smallest
+    normal, left by weight decay on dead channels. x86 CPUs compute with subnormals tens of times slower
+    (measured: SINet at 320x320 on CPU 0.9-2.8 s an image with them, 0.02-0.05 s without), in PyTorch and
+    in ONNX Runtime alike. Zeroing them changes no output by more than ~1e-38.
+    """
+    with torch.no_grad():
+        for tensor in (*module.parameters(), *module.buffers()):
+            if tensor.is_floating_point():
+                tensor.masked_fill_(tensor.abs() < torch.finfo(tensor.dtype).tiny, 0.0)
+    return module
+
+
 def activate(out: torch.Tensor, activation: str, fg_channel: int) -> torch.Tensor:
     """Turn a raw output map into the foreground probability ``(N, 1, H, W)``."""
     if activation == "softmax":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cutkit.engine.predictor import Predictor
+from cutkit.engine.predictor import Predictor, flush_subnormals
 from cutkit.nets import build_net
 from cutkit.zoo.checkpoint import load_weights
 from cutkit.zoo.spec import ModelSpec
@@ -26,7 +26,7 @@ class TorchEngine:
         self.device = torch.device(device)
         self.dtype = _compute_dtype(precision, self.device)
         net = load_weights(build_net(spec.arch, **spec.arch_kwargs), weights)
-        self.module = Predictor.for_spec(net, spec).eval().to(self.device)
+        self.module = flush_subnormals(Predictor.for_spec(net, spec).eval()).to(self.device)
         # channels_last pays off on CUDA tensor cores; on CPU it is a benchmark option, off by default.
         self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
         if self.channels_last:
