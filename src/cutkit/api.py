@@ -31,11 +31,18 @@ class Remover:
 
         self.options = opt.resolve(options, model=model)
         o = self.options
-        self.session = load_session(model=o.model, weights=o.weights, engine=o.engine, device=o.device,
-                                    precision=o.precision, threads=o.threads, progress=False)
+        self.session = load_session(
+            model=o.model,
+            weights=o.weights,
+            engine=o.engine,
+            device=o.device,
+            precision=o.precision,
+            threads=o.threads,
+            progress=False,
+        )
 
     @property
-    def spec(self):  # noqa: ANN201 - a ModelSpec; annotated lazily to keep imports light
+    def spec(self):
         return self.session.spec
 
     def remove(self, data: Any, **overrides: Any) -> Any:
@@ -74,8 +81,13 @@ class Remover:
         if o.matting:
             from cutkit.matting.refine import refine_alpha
 
-            alpha = refine_alpha(rgb, alpha, fg_threshold=o.matting_fg_threshold,
-                                 bg_threshold=o.matting_bg_threshold, erode=o.matting_erode)
+            alpha = refine_alpha(
+                rgb,
+                alpha,
+                fg_threshold=o.matting_fg_threshold,
+                bg_threshold=o.matting_bg_threshold,
+                erode=o.matting_erode,
+            )
         return alpha
 
     def _compose_all(self, rgbs: list[np.ndarray], o: opt.RemoveOptions) -> Iterator[Image.Image]:
@@ -85,8 +97,11 @@ class Remover:
     def _output_options(self, overrides: dict[str, Any]) -> opt.RemoveOptions:
         o = self.options.replace(**overrides) if overrides else self.options
         if o.model_key() != self.options.model_key():
-            changed = [n.name for n in opt.REMOVE_OPTIONS if n.group == "model"
-                       and o.values[n.name] != self.options.values[n.name]]
+            changed = [
+                n.name
+                for n in opt.REMOVE_OPTIONS
+                if n.group == "model" and o.values[n.name] != self.options.values[n.name]
+            ]
             raise ValueError(f"options {', '.join(changed)} choose the model: make a new Remover for them")
         return o
 

@@ -28,7 +28,7 @@ def write_samples(folder: Path) -> list[Path]:
     return paths
 
 
-def _save(image, path: Path) -> None:  # noqa: ANN001 - a PIL image
+def _save(image, path: Path) -> None:
     from cutkit.io.image import SUFFIX_FORMAT, encode, write_atomic
 
     write_atomic(path, encode(image, SUFFIX_FORMAT[path.suffix]))
@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         _save(compose(rgb, alpha, mask_only=True), out / "masks" / f"{photo.stem}.png")
         _save(compose(rgb, alpha, parse_background("#2e7d32")), out / "on-colour" / f"{photo.stem}.jpg")
         print(f"  {photo.name}: done")
-    print(f"\ndemo done: photos in {out / 'photos'}, transparent cutouts in {out / 'cutouts'}, "
-          f"masks in {out / 'masks'}, composites in {out / 'on-colour'}")
+    print(
+        f"\ndemo done: photos in {out / 'photos'}, transparent cutouts in {out / 'cutouts'}, "
+        f"masks in {out / 'masks'}, composites in {out / 'on-colour'}"
+    )
     return 0
 
 

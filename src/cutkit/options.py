@@ -60,7 +60,9 @@ class Option:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"option '{self.name}': {exc}") from exc
         if self.choices is not None and parsed not in self.choices:
-            raise ValueError(f"option '{self.name}': '{value}' is not one of {', '.join(map(str, self.choices))}")
+            raise ValueError(
+                f"option '{self.name}': '{value}' is not one of {', '.join(map(str, self.choices))}"
+            )
         if self.minimum is not None and parsed < self.minimum:
             raise ValueError(f"option '{self.name}': {parsed} is below the minimum {self.minimum}")
         if self.maximum is not None and parsed > self.maximum:
@@ -92,36 +94,119 @@ def _str(value: Any) -> str:
 
 
 REMOVE_OPTIONS: tuple[Option, ...] = (
-    Option(name="model", parse=_str, default=None, short="m", group="model",
-           help="model name (see `cutkit models`) or path to an .onnx file; default: the zoo's default"),
-    Option(name="weights", parse=_str, default=None, group="model",
-           help="weight file to use instead of the cache/download"),
-    Option(name="engine", parse=_str, default=None, choices=("torch", "onnx"), group="model",
-           help="inference engine (default: torch for zoo models, onnx for .onnx files)"),
-    Option(name="device", parse=_str, default="auto", choices=("auto", "cpu", "cuda"), group="model",
-           help="auto = CUDA when available; asking for cuda without one is an error"),
-    Option(name="precision", parse=_str, default="auto", choices=("auto", "fp32", "fp16", "bf16"),
-           group="model", help="compute precision on CUDA (auto = fp16); CPU always runs fp32"),
-    Option(name="threads", parse=int, default=None, minimum=1, group="model",
-           help="CPU threads for inference (default: all cores)"),
-    Option(name="batch_size", parse=int, default=1, minimum=1, maximum=256,
-           help="images per network call"),
-    Option(name="mask", parse=parse_bool, default=False, flag=True, aliases=("only_mask",),
-           help="write the alpha mask alone (greyscale)"),
-    Option(name="bg", parse=parse_bg, default=None, aliases=("bgcolor",),
-           help="composite onto a colour (name, #hex, r,g,b[,a]) or an image file instead of transparency"),
-    Option(name="format", parse=lambda v: str(v).lower().replace("jpeg", "jpg"), default=None,
-           choices=("png", "webp", "jpg"), help="output format (default: from the output name, else png)"),
-    Option(name="post_process", parse=parse_bool, default=False, flag=True, aliases=("post_process_mask",),
-           help="clean the mask: binarise, keep the largest object, fill its holes"),
-    Option(name="matting", parse=parse_bool, default=False, flag=True, aliases=("alpha_matting",),
-           help="refine soft edges with closed-form alpha matting (needs pymatting)"),
-    Option(name="matting_fg_threshold", parse=int, default=240, minimum=0, maximum=255,
-           aliases=("alpha_matting_foreground_threshold",), help="mask value above which a pixel is sure foreground"),
-    Option(name="matting_bg_threshold", parse=int, default=10, minimum=0, maximum=255,
-           aliases=("alpha_matting_background_threshold",), help="mask value below which a pixel is sure background"),
-    Option(name="matting_erode", parse=int, default=10, minimum=0, maximum=200,
-           aliases=("alpha_matting_erode_size",), help="erosion (pixels) of the sure regions of the trimap"),
+    Option(
+        name="model",
+        parse=_str,
+        default=None,
+        short="m",
+        group="model",
+        help="model name (see `cutkit models`) or path to an .onnx file; default: the zoo's default",
+    ),
+    Option(
+        name="weights",
+        parse=_str,
+        default=None,
+        group="model",
+        help="weight file to use instead of the cache/download",
+    ),
+    Option(
+        name="engine",
+        parse=_str,
+        default=None,
+        choices=("torch", "onnx"),
+        group="model",
+        help="inference engine (default: torch for zoo models, onnx for .onnx files)",
+    ),
+    Option(
+        name="device",
+        parse=_str,
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        group="model",
+        help="auto = CUDA when available; asking for cuda without one is an error",
+    ),
+    Option(
+        name="precision",
+        parse=_str,
+        default="auto",
+        choices=("auto", "fp32", "fp16", "bf16"),
+        group="model",
+        help="compute precision on CUDA (auto = fp16); CPU always runs fp32",
+    ),
+    Option(
+        name="threads",
+        parse=int,
+        default=None,
+        minimum=1,
+        group="model",
+        help="CPU threads for inference (default: all cores)",
+    ),
+    Option(name="batch_size", parse=int, default=1, minimum=1, maximum=256, help="images per network call"),
+    Option(
+        name="mask",
+        parse=parse_bool,
+        default=False,
+        flag=True,
+        aliases=("only_mask",),
+        help="write the alpha mask alone (greyscale)",
+    ),
+    Option(
+        name="bg",
+        parse=parse_bg,
+        default=None,
+        aliases=("bgcolor",),
+        help="composite onto a colour (name, #hex, r,g,b[,a]) or an image file instead of transparency",
+    ),
+    Option(
+        name="format",
+        parse=lambda v: str(v).lower().replace("jpeg", "jpg"),
+        default=None,
+        choices=("png", "webp", "jpg"),
+        help="output format (default: from the output name, else png)",
+    ),
+    Option(
+        name="post_process",
+        parse=parse_bool,
+        default=False,
+        flag=True,
+        aliases=("post_process_mask",),
+        help="clean the mask: binarise, keep the largest object, fill its holes",
+    ),
+    Option(
+        name="matting",
+        parse=parse_bool,
+        default=False,
+        flag=True,
+        aliases=("alpha_matting",),
+        help="refine soft edges with closed-form alpha matting (needs pymatting)",
+    ),
+    Option(
+        name="matting_fg_threshold",
+        parse=int,
+        default=240,
+        minimum=0,
+        maximum=255,
+        aliases=("alpha_matting_foreground_threshold",),
+        help="mask value above which a pixel is sure foreground",
+    ),
+    Option(
+        name="matting_bg_threshold",
+        parse=int,
+        default=10,
+        minimum=0,
+        maximum=255,
+        aliases=("alpha_matting_background_threshold",),
+        help="mask value below which a pixel is sure background",
+    ),
+    Option(
+        name="matting_erode",
+        parse=int,
+        default=10,
+        minimum=0,
+        maximum=200,
+        aliases=("alpha_matting_erode_size",),
+        help="erosion (pixels) of the sure regions of the trimap",
+    ),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in REMOVE_OPTIONS}
@@ -194,10 +279,11 @@ def add_to_parser(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -
             parser.add_argument(*flags, dest=o.name, action="store_true", default=None, help=o.help)
         else:
             metavar = "{" + ",".join(o.choices) + "}" if o.choices else o.name.split("_")[-1].upper()
-            parser.add_argument(*flags, dest=o.name, default=None, metavar=metavar, help=o.help + default_text)
+            parser.add_argument(
+                *flags, dest=o.name, default=None, metavar=metavar, help=o.help + default_text
+            )
 
 
 def from_namespace(ns: argparse.Namespace) -> RemoveOptions:
     """Resolve the removal options present in an ``argparse`` namespace."""
     return resolve({o.name: getattr(ns, o.name) for o in REMOVE_OPTIONS if hasattr(ns, o.name)})
-

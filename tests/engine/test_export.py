@@ -1,12 +1,16 @@
 """``cutkit export``: ONNX parity with the torch engine, dynamic axes, int8, and running exported files.
 
 Tolerances (probabilities in [0, 1]):
-- fp32 ONNX Runtime vs the torch engine: max |dp| <= 1e-4. Measured: U²-Netp (synthetic weights) 6e-8,
-  SINet 6e-6 and ExtremeC3 3.4e-5 on real photos (float summation order differs between the runtimes).
+- fp32 ONNX Runtime vs the torch engine: max |dp| <= 1e-4 with real weights. Measured: SINet and
+  ExtremeC3 <= 1.4e-5 on real photos (3.4e-5 on others); the runtimes sum in different orders.
+- The random U²-Netp (BatchNorm statistics gathered, so its output varies: p in 0.02..1.0) is badly
+  conditioned: torch fp32 itself is 6e-4 off a float64 run and ONNX Runtime 5e-4, so the two differ by up
+  to 8e-4 with neither wrong; its tolerance is 2e-3. A broken export (a wrong resize, pooling or output
+  selection) differs by 1e-2 and more.
 - int8 SINet vs fp32 on clear real photos: mean |dp| <= 0.05 and mask IoU (p > 0.5) >= 0.9. Measured with
-  4 calibration photos: mean |dp| 0.001-0.002, IoU >= 0.997 on the three photos below (0.0007-0.013 and
-  IoU >= 0.97 over 12 clear photos). On hard photos (small or half-visible people, where fp32 itself is
-  unsure) int8 SINet drifts much more (mean |dp| ~0.02, IoU down to ~0.4): that is not asserted here.
+  the 4 calibration photos below: mean |dp| 0.0007-0.0025 and IoU >= 0.998 on the three evaluated photos
+  (<= 0.013 and IoU >= 0.97 over 12 clear photos). On hard photos (small or half-hidden people, where fp32
+  itself is unsure) int8 SINet drifts much more (mean |dp| ~0.02, IoU down to ~0.4): not asserted here.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ ort = pytest.importorskip("onnxruntime")
 # Everything here shares exported files through module fixtures: keep it on one xdist worker.
 pytestmark = pytest.mark.xdist_group("export")
 
-FP32_ATOL = 1e-4
+FP32_ATOL = {"u2netp": 2e-3, "sinet": 1e-4, "extremec3": 1e-4}
 INT8_MEAN_ABS = 0.05
 INT8_MIN_IOU = 0.9
 CLEAR_PHOTOS = ("10", "6", "73")  # fp32 SINet IoU vs ground truth >= 0.95: a confident reference
@@ -49,16 +53,22 @@ def _quiet_quantizer(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture(scope="module")
 def u2netp_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Seeded random U²-Netp weights (no real U²-Netp checkpoint in the shared folder)."""
+    """Seeded random U²-Netp weights (no real U²-Netp checkpoint in the shared folder).
+
+    BatchNorm statistics are gathered on random batches first: with the init's mean 0 / var 1 the eval
+    output is almost constant (std 0.004), which would make a parity check nearly vacuous (now std ~0.1).
+    """
     torch.manual_seed(0)
+    net = build_net("u2netp")
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # a plain average over the batches below
+    with torch.no_grad():
+        for _ in range(3):
+            net.train()(torch.randn(2, 3, 160, 160))
     path = tmp_path_factory.mktemp("weights") / "u2netp-random.pth"
-    torch.save(build_net("u2netp").state_dict(), path)
+    torch.save(net.state_dict(), path)
     return path
-
-
-@pytest.fixture(scope="module")
-def weights_for(u2netp_weights: Path, sinet_weights: Path, extremec3_weights: Path) -> dict[str, Path]:
-    return {"u2netp": u2netp_weights, "sinet": sinet_weights, "extremec3": extremec3_weights}
 
 
 @pytest.fixture(scope="module")
@@ -94,25 +104,26 @@ def _inputs(model: str, shape_hw: tuple[int, int], batch: int, people: Path | No
 @pytest.mark.parametrize("model", ["u2netp", "sinet", "extremec3"])
 def test_fp32_export_matches_torch(
     model: str,
-    weights_for: dict[str, Path],
+    request: pytest.FixtureRequest,
     exported: dict[tuple[str, Path], Path],
     tmp_path_factory: pytest.TempPathFactory,
-    people_mini: Path,
 ) -> None:
+    weights: Path = request.getfixturevalue(f"{model}_weights")  # u2netp runs without the shared folder
+    people = request.getfixturevalue("people_mini") if get_spec(model).task == "portrait" else None
     spec = get_spec(model)
-    path = _export(exported, tmp_path_factory, model, weights_for[model])
+    path = _export(exported, tmp_path_factory, model, weights)
     meta = read_metadata(path)
     assert spec_from_json(meta[META_SPEC]) == spec and meta[META_OUTPUT] == "probability"
 
-    engine = TorchEngine(spec, weights_for[model])
+    engine = TorchEngine(spec, weights)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     # The spec's size, a different H and W (dynamic axes; multiples of 32 suit every model), batch 1 and 2.
     for shape_hw, batch in ((spec.input_size, 1), ((160, 224), 2), ((224, 160), 1)):
-        x = _inputs(model, shape_hw, batch, people_mini)
+        x = _inputs(model, shape_hw, batch, people)
         got = session.run(None, {"input": x})[0]
         assert got.shape == (batch, 1, *shape_hw)
         diff = np.abs(got[:, 0] - engine.predict(x)).max()
-        assert diff <= FP32_ATOL, f"{model} {shape_hw} batch {batch}: max |dp| {diff:.2e}"
+        assert diff <= FP32_ATOL[model], f"{model} {shape_hw} batch {batch}: max |dp| {diff:.2e}"
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -154,44 +165,18 @@ def test_int8_needs_calibration(
     sinet_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "m8.onnx"
-    assert main(["export", "sinet", "--weights", str(sinet_weights), "-o", str(out), "--int8"]) == 2
-    assert "--calib" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "export",
-                "sinet",
-                "--weights",
-                str(sinet_weights),
-                "-o",
-                str(out),
-                "--int8",
-                "--calib",
-                str(tmp_path / "nowhere"),
-            ]
-        )
-        == 2
-    )
-    assert "calibration folder not found" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert (
-        main(
-            [
-                "export",
-                "sinet",
-                "--weights",
-                str(sinet_weights),
-                "-o",
-                str(out),
-                "--int8",
-                "--calib",
-                str(empty),
-            ]
-        )
-        == 2
-    )
-    assert "no images" in capsys.readouterr().err
+    cases = [
+        ([], "--calib"),
+        (["--calib", str(tmp_path / "nowhere")], "calibration folder not found"),
+        (["--calib", str(empty)], "no images"),
+    ]
+    for extra, message in cases:
+        args = ["export", "sinet", "--weights", str(sinet_weights), "-o", str(out), "--int8", *extra]
+        assert main(args) == 2, extra
+        assert message in capsys.readouterr().err
+        assert not out.exists()
     assert not out.exists()
 
 

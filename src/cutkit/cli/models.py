@@ -33,16 +33,18 @@ def model_rows() -> list[dict[str, object]]:
     for spec in list_specs():
         extra = rembg_cache_dirs() if spec.arch == "onnx" else []
         local = find_local(spec.weights, extra)
-        rows.append({
-            "name": spec.name,
-            "default": spec.name == default_model(),
-            "arch": spec.arch,
-            "input": f"{spec.input_size[1]}x{spec.input_size[0]}",
-            "params": _param_text(spec),
-            "licence": spec.licence,
-            "task": spec.task,
-            "weights": str(local) if local else f"missing ({spec.weights.filename})",
-        })
+        rows.append(
+            {
+                "name": spec.name,
+                "default": spec.name == default_model(),
+                "arch": spec.arch,
+                "input": f"{spec.input_size[1]}x{spec.input_size[0]}",
+                "params": _param_text(spec),
+                "licence": spec.licence,
+                "task": spec.task,
+                "weights": str(local) if local else f"missing ({spec.weights.filename})",
+            }
+        )
     return rows
 
 

@@ -16,8 +16,12 @@ DEFAULT_OUT_DIR = "cutouts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders (recursive), globs, or -")
-    parser.add_argument("-o", "--output", help=f"output file (one input) or folder (default: ./{DEFAULT_OUT_DIR})")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files, folders (recursive), globs, or -"
+    )
+    parser.add_argument(
+        "-o", "--output", help=f"output file (one input) or folder (default: ./{DEFAULT_OUT_DIR})"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     opt.add_to_parser(parser)
 
@@ -68,7 +72,7 @@ def _format(options: opt.RemoveOptions, dst: Path | None) -> str:
     return "png"
 
 
-def load_remover(options: opt.RemoveOptions):  # noqa: ANN202 - a Remover; kept lazy
+def load_remover(options: opt.RemoveOptions):
     from cutkit.api import Remover
     from cutkit.engine.device import DeviceError
     from cutkit.zoo.weights import WeightsError
@@ -82,7 +86,7 @@ def load_remover(options: opt.RemoveOptions):  # noqa: ANN202 - a Remover; kept 
         raise CliError(str(exc)) from exc
 
 
-def _run_jobs(remover, jobs: list[Job], options: opt.RemoveOptions, *, quiet: bool) -> int:  # noqa: ANN001
+def _run_jobs(remover, jobs: list[Job], options: opt.RemoveOptions, *, quiet: bool) -> int:
     from tqdm import tqdm
 
     start, failed = time.perf_counter(), 0
@@ -97,7 +101,7 @@ def _run_jobs(remover, jobs: list[Job], options: opt.RemoveOptions, *, quiet: bo
     return 2 if failed else 0
 
 
-def _run_chunk(remover, chunk: list[Job], options: opt.RemoveOptions) -> int:  # noqa: ANN001
+def _run_chunk(remover, chunk: list[Job], options: opt.RemoveOptions) -> int:
     from cutkit.pipeline.compose import compose
 
     decoded, failed = [], 0
@@ -123,7 +127,10 @@ def _summary(jobs: list[Job], failed: int, seconds: float) -> None:
     done = len(jobs) - failed
     where = jobs[0].dst if len(jobs) == 1 else jobs[0].dst.parent
     rate = f", {len(jobs) / seconds:.2f} img/s" if seconds > 0 else ""
-    print(f"{len(jobs)} image(s): {done} done, {failed} failed in {seconds:.1f} s{rate} → {where}", file=sys.stderr)
+    print(
+        f"{len(jobs)} image(s): {done} done, {failed} failed in {seconds:.1f} s{rate} → {where}",
+        file=sys.stderr,
+    )
 
 
 def _stdin_to_stdout(options: opt.RemoveOptions, output: str | None) -> int:

@@ -40,9 +40,16 @@ def export_onnx(spec: ModelSpec, weights: Path, out: Path, *, opset: int = 17, d
     out.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
-        torch.onnx.export(module, (dummy,), str(tmp), dynamo=False, opset_version=opset,
-                          input_names=["input"], output_names=["prob"],
-                          dynamic_axes=axes if dynamic else None)
+        torch.onnx.export(
+            module,
+            (dummy,),
+            str(tmp),
+            dynamo=False,
+            opset_version=opset,
+            input_names=["input"],
+            output_names=["prob"],
+            dynamic_axes=axes if dynamic else None,
+        )
     _write_metadata(tmp, spec)
     tmp.replace(out)
     return out
@@ -91,10 +98,17 @@ def quantize_int8(fp32: Path, out: Path, spec: ModelSpec, calib_dir: Path, *, ma
             return next(self._it, None)
 
     tmp = out.with_name(out.name + ".part")
-    quantize_static(str(fp32), str(tmp), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    op_types_to_quantize=["Conv", "ConvTranspose", "MatMul", "Gemm"],
-                    nodes_to_exclude=_grouped_convs(fp32))
+    quantize_static(
+        str(fp32),
+        str(tmp),
+        _Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["Conv", "ConvTranspose", "MatMul", "Gemm"],
+        nodes_to_exclude=_grouped_convs(fp32),
+    )
     _copy_metadata(fp32, tmp)
     tmp.replace(out)
     return out
@@ -105,8 +119,11 @@ def _grouped_convs(path: Path) -> list[str]:
     import onnx
 
     graph = onnx.load(str(path)).graph
-    return [n.name for n in graph.node if n.op_type == "Conv"
-            and any(a.name == "group" and a.i > 1 for a in n.attribute)]
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in n.attribute)
+    ]
 
 
 def _copy_metadata(src: Path, dst: Path) -> None:

@@ -19,8 +19,15 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, spec: ModelSpec, path: Path, *, device: str = "cpu", threads: int | None = None,
-                 raw_outputs: bool = True) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        path: Path,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        raw_outputs: bool = True,
+    ) -> None:
         import onnxruntime as ort
 
         self.spec = spec

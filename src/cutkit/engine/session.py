@@ -29,9 +29,16 @@ class Session:
     weights: Path
 
 
-def load_session(*, model: str | None = None, weights: str | None = None, engine: str | None = None,
-                 device: str = "auto", precision: str = "auto", threads: int | None = None,
-                 progress: bool = True) -> Session:
+def load_session(
+    *,
+    model: str | None = None,
+    weights: str | None = None,
+    engine: str | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    threads: int | None = None,
+    progress: bool = True,
+) -> Session:
     """Resolve a model name or ONNX path, find its weights and start an engine.
 
     Raises:
@@ -40,26 +47,30 @@ def load_session(*, model: str | None = None, weights: str | None = None, engine
         cutkit.engine.device.DeviceError: CUDA requested but absent.
     """
     name = model or default_model()
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     if name.endswith(".onnx"):
         return _onnx_session(name, weights, engine, device, threads, progress)
     spec = get_spec(name)
     path = _resolve(spec, weights, progress)
     if (engine or "torch") == "torch":
+        import torch
+
         from cutkit.engine.torch_engine import TorchEngine
 
-        return Session(spec, TorchEngine(spec, path, device=resolve_device(device), precision=precision), path)
+        if threads:
+            torch.set_num_threads(threads)
+
+        return Session(
+            spec, TorchEngine(spec, path, device=resolve_device(device), precision=precision), path
+        )
     from cutkit.engine.onnx_engine import OnnxEngine
 
     onnx_path = exported_onnx(spec, path)
     return Session(spec, OnnxEngine(spec, onnx_path, device=device, threads=threads, raw_outputs=False), path)
 
 
-def _onnx_session(name: str, weights: str | None, engine: str | None, device: str, threads: int | None,
-                  progress: bool) -> Session:
+def _onnx_session(
+    name: str, weights: str | None, engine: str | None, device: str, threads: int | None, progress: bool
+) -> Session:
     from cutkit.engine.export import META_OUTPUT, META_SPEC, read_metadata
     from cutkit.engine.onnx_engine import OnnxEngine
 
@@ -71,11 +82,15 @@ def _onnx_session(name: str, weights: str | None, engine: str | None, device: st
         if META_SPEC in meta:
             spec = spec_from_json(meta[META_SPEC])
             raw = meta.get(META_OUTPUT) != "probability"
-            return Session(spec, OnnxEngine(spec, path, device=device, threads=threads, raw_outputs=raw), path)
+            return Session(
+                spec, OnnxEngine(spec, path, device=device, threads=threads, raw_outputs=raw), path
+            )
     spec = rembg_spec_for(path)
     if spec is None:
-        raise ValueError(f"{name}: not an ONNX file exported by cutkit, nor a known rembg model "
-                         f"(known: see `cutkit models`); cannot tell its preprocessing")
+        raise ValueError(
+            f"{name}: not an ONNX file exported by cutkit, nor a known rembg model "
+            f"(known: see `cutkit models`); cannot tell its preprocessing"
+        )
     path = path if path.is_file() else _resolve(spec, None, progress)
     return Session(spec, OnnxEngine(spec, path, device=device, threads=threads, raw_outputs=True), path)
 
@@ -95,6 +110,8 @@ def exported_onnx(spec: ModelSpec, weights: Path) -> Path:
     stat = weights.stat()
     from cutkit import __version__
 
-    key = hashlib.sha256(f"{__version__}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        f"{__version__}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    ).hexdigest()[:12]
     out = cache_dir() / "onnx" / f"{spec.name}-{key}.onnx"
     return out if out.is_file() else export_onnx(spec, weights, out)

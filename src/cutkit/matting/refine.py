@@ -23,8 +23,9 @@ def trimap(alpha: np.ndarray, fg_threshold: int, bg_threshold: int, erode: int) 
     return out
 
 
-def refine_alpha(rgb: np.ndarray, alpha: np.ndarray, *, fg_threshold: int = 240, bg_threshold: int = 10,
-                 erode: int = 10) -> np.ndarray:
+def refine_alpha(
+    rgb: np.ndarray, alpha: np.ndarray, *, fg_threshold: int = 240, bg_threshold: int = 10, erode: int = 10
+) -> np.ndarray:
     """Closed-form matting of ``alpha``'s uncertain band; returns the refined uint8 alpha."""
     try:
         from pymatting import estimate_alpha_cf
@@ -35,7 +36,9 @@ def refine_alpha(rgb: np.ndarray, alpha: np.ndarray, *, fg_threshold: int = 240,
         return alpha
     small_rgb, small_tri = _shrink(rgb, tri)
     solved = estimate_alpha_cf(small_rgb.astype(np.float64) / 255.0, small_tri.astype(np.float64) / 255.0)
-    full = cv2.resize(solved.astype(np.float32), (alpha.shape[1], alpha.shape[0]), interpolation=cv2.INTER_LINEAR)
+    full = cv2.resize(
+        solved.astype(np.float32), (alpha.shape[1], alpha.shape[0]), interpolation=cv2.INTER_LINEAR
+    )
     out = np.where(tri == 128, np.clip(full * 255 + 0.5, 0, 255), tri).astype(np.uint8)
     return out
 
@@ -45,4 +48,6 @@ def _shrink(rgb: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if scale >= 1:
         return rgb, tri
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.resize(tri, size, interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.resize(
+        tri, size, interpolation=cv2.INTER_NEAREST
+    )

@@ -67,7 +67,11 @@ def load_into(net: nn.Module, sd: dict[str, torch.Tensor], source: str = "checkp
             f"{source}: keys do not fit {type(net).__name__}: "
             f"{_listing('missing', missing)}; {_listing('unexpected', unexpected)}"
         )
-    bad = [f"{k} {tuple(sd[k].shape)} vs {tuple(v.shape)}" for k, v in own.items() if k in sd and sd[k].shape != v.shape]
+    bad = [
+        f"{k} {tuple(sd[k].shape)} vs {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in sd and sd[k].shape != v.shape
+    ]
     if bad:
         raise CheckpointError(f"{source}: shape mismatch: {'; '.join(bad[:10])}")
     full = {k: sd.get(k, v) for k, v in own.items()}

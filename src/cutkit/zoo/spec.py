@@ -70,5 +70,7 @@ class ModelSpec:
     def __post_init__(self) -> None:
         for h_or_w in self.input_size:
             if h_or_w % self.size_multiple:
-                raise ValueError(f"model '{self.name}': input size {self.input_size} is not a multiple of "
-                                 f"{self.size_multiple}")
+                raise ValueError(
+                    f"model '{self.name}': input size {self.input_size} is not a multiple of "
+                    f"{self.size_multiple}"
+                )

@@ -182,8 +182,10 @@ def _manual_hint(wf: WeightsFile, dest: Path, reasons: Sequence[str]) -> str:
     if wf.sha256 or wf.md5:
         algo, digest = ("sha256", wf.sha256) if wf.sha256 else ("md5", wf.md5)
         lines.append(f"  Expected {algo}: {digest}")
-    lines.append("  Or give its path with --weights FILE (Python: weights=...); `cutkit models` shows which "
-                 "models have their weights present.")
+    lines.append(
+        "  Or give its path with --weights FILE (Python: weights=...); `cutkit models` shows which "
+        "models have their weights present."
+    )
     lines.append("  Reason:" if len(reasons) == 1 else "  Reasons:")
     lines.extend(f"    {reason}" for reason in reasons)
     return "\n".join(lines)
