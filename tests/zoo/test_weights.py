@@ -72,6 +72,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.send_header("Content-Length", str(len(body)))
+        self.send_header(
+            "Content-Type", "text/html" if self.path.endswith(".html") else "application/octet-stream"
+        )
         self.end_headers()
         drop = self.server.state.drop_after
         if first and drop is not None:
@@ -280,3 +283,11 @@ def test_part_longer_than_the_file_starts_over(server: _Server, home: Path) -> N
     path = resolve_weights(_wf(server.url("/net.pth"), size=None), progress=False)
     assert path.read_bytes() == PAYLOAD
     assert [r.get("Range") for r in server.state.requests] == ["bytes=400000-", None]
+
+
+def test_web_page_instead_of_file(server: _Server, home: Path) -> None:
+    # Hosts answer a login or "confirm download" page with HTTP 200: say so rather than hash the page.
+    server.state.files["/confirm.html"] = b"<html><body>Google Drive can't scan this file</body></html>"
+    with pytest.raises(WeightsNotFound, match="web page"):
+        resolve_weights(_wf(server.url("/confirm.html")), progress=False)
+    assert not list(home.glob("net.pth*"))

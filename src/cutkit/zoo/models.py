@@ -19,7 +19,9 @@ _CLOVA = "https://github.com/clovaai/ext_portrait_segmentation/raw/master/result
 
 
 def _gdrive(file_id: str) -> str:
-    return f"https://drive.google.com/uc?export=download&id={file_id}"
+    # The plain `uc?export=download` link answers files over 100 MB with an HTML "can't scan for viruses"
+    # page; the direct-download host with `confirm=t` serves the file itself.
+    return f"https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t"
 
 
 def _u2(name: str, arch: str, weights: WeightsFile, description: str, task: str = "general") -> ModelSpec:

@@ -251,6 +251,8 @@ def _resume_offset(part: Path, size: int | None) -> int:
 def _transfer(url: str, part: Path, offset: int, *, progress: bool, timeout: float, chunk: int) -> None:
     """Fetch ``url`` from byte ``offset`` (or from 0 if the server will not resume) into ``part``."""
     with _open(url, part, offset, timeout) as resp:
+        if resp.headers.get_content_type() == "text/html":  # a login or "confirm download" page
+            raise WeightsError(f"{url}: the server sent a web page (text/html), not the file")
         offset = _body_start(resp, url, offset)
         length = _content_length(resp)
         total = None if length is None else offset + length
