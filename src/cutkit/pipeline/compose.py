@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageColor
 
+from cutkit.io.paths import IMAGE_SUFFIXES
+
 
 @dataclass(frozen=True)
 class ImageBackground:
@@ -41,15 +43,16 @@ def parse_background(value: Any) -> tuple[int, int, int, int] | ImageBackground:
     text = str(value).strip()
     if "," in text:
         return _rgba(tuple(int(v) for v in text.split(",")))
-    try:
-        return _rgba(ImageColor.getrgb(text))
-    except ValueError:
-        pass
-    if Path(text).is_file():
+    if Path(text).suffix.lower() in IMAGE_SUFFIXES:
+        if not Path(text).is_file():
+            raise ValueError(f"background image {text}: file not found")
         from cutkit.io.image import open_image
 
         return ImageBackground(open_image(text))
-    raise ValueError(f"'{text}' is neither a colour (name, #hex, r,g,b[,a]) nor an existing image file")
+    try:
+        return _rgba(ImageColor.getrgb(text))
+    except ValueError:
+        raise ValueError(f"'{text}' is neither a colour (name, #hex, r,g,b[,a]) nor an image file") from None
 
 
 def _rgba(values: tuple[int, ...]) -> tuple[int, int, int, int]:
