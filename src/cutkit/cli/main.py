@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     if not argv or argv[0] not in COMMANDS:
-        args = parser.parse_args(argv)  # --help/--version/unknown command (argparse suggests)
+        parser.parse_args(argv)  # --help/--version/unknown command (argparse suggests and exits)
         parser.print_help()
         return 2
     module = importlib.import_module(COMMANDS[argv[0]][0])
