@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -15,13 +15,15 @@ from cutkit.pipeline.compose import compose
 from cutkit.pipeline.postprocess import clean_mask, to_alpha
 from cutkit.pipeline.preprocess import to_input
 
+if TYPE_CHECKING:
+    from cutkit.zoo.spec import ModelSpec
+
 
 class Remover:
     """A loaded background remover: the model is loaded once and reused for every image.
 
     Args:
         model: a zoo name or an ``.onnx`` path (default: the zoo's default model).
-        session: accepted for symmetry with ``rembg``; pass a ``Remover`` to reuse it.
         **options: any option of :data:`cutkit.options.REMOVE_OPTIONS` (rembg's names too). Model
             options choose what is loaded; output options become this remover's defaults.
     """
@@ -42,7 +44,8 @@ class Remover:
         )
 
     @property
-    def spec(self):
+    def spec(self) -> ModelSpec:
+        """The loaded model's spec (preprocessing, output, provenance)."""
         return self.session.spec
 
     def remove(self, data: Any, **overrides: Any) -> Any:
@@ -96,12 +99,8 @@ class Remover:
 
     def _output_options(self, overrides: dict[str, Any]) -> opt.RemoveOptions:
         o = self.options.replace(**overrides) if overrides else self.options
-        if o.model_key() != self.options.model_key():
-            changed = [
-                n.name
-                for n in opt.REMOVE_OPTIONS
-                if n.group == "model" and o.values[n.name] != self.options.values[n.name]
-            ]
+        changed = [k for k, v in o.group("model").items() if v != self.options.values[k]]
+        if changed:
             raise ValueError(f"options {', '.join(changed)} choose the model: make a new Remover for them")
         return o
 
@@ -131,13 +130,11 @@ def remove(data: Any, *, session: Remover | None = None, **options: Any) -> Any:
     resolved = opt.resolve(options)
     key = resolved.model_key()
     if key not in _REMOVERS:
-        model_opts = {o.name: resolved.values[o.name] for o in opt.REMOVE_OPTIONS if o.group == "model"}
-        _REMOVERS[key] = Remover(**model_opts)
+        _REMOVERS[key] = Remover(**resolved.group("model"))
         while len(_REMOVERS) > _MAX_REMOVERS:
             _REMOVERS.popitem(last=False)
     _REMOVERS.move_to_end(key)
-    output = {k: v for k, v in resolved.values.items() if opt.OPTIONS_BY_NAME[k].group == "output"}
-    return _REMOVERS[key].remove(data, **output)
+    return _REMOVERS[key].remove(data, **resolved.group("output"))
 
 
 def new_session(model: str | None = None, **options: Any) -> Remover:

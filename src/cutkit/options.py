@@ -225,9 +225,13 @@ class RemoveOptions:
         except KeyError:
             raise AttributeError(name) from None
 
+    def group(self, group: str) -> dict[str, Any]:
+        """The values of the options in ``group`` (``model`` or ``output``)."""
+        return {o.name: self.values[o.name] for o in REMOVE_OPTIONS if o.group == group}
+
     def model_key(self) -> tuple[Any, ...]:
         """What identifies a loaded session: every ``model`` group option."""
-        return tuple(self.values[o.name] for o in REMOVE_OPTIONS if o.group == "model")
+        return tuple(self.group("model").values())
 
     def replace(self, **changes: Any) -> RemoveOptions:
         """These options with ``changes`` (rembg names accepted) applied."""

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from cutkit import options as opt
 from cutkit.cli.main import CliError
 from cutkit.io.image import SUFFIX_FORMAT, ImageError, encode, open_image, to_rgb_array, write_atomic
@@ -77,9 +79,8 @@ def load_remover(options: opt.RemoveOptions):
     from cutkit.engine.device import DeviceError
     from cutkit.zoo.weights import WeightsError
 
-    model_opts = {o.name: options.values[o.name] for o in opt.REMOVE_OPTIONS if o.group == "model"}
     try:
-        return Remover(**model_opts)
+        return Remover(**options.group("model"))
     except KeyError as exc:
         raise CliError(str(exc).strip("'\"")) from exc
     except (WeightsError, DeviceError, ValueError, ImportError) as exc:
@@ -102,7 +103,6 @@ def _run_jobs(remover, jobs: list[Job], options: opt.RemoveOptions, *, quiet: bo
 
 
 def _run_chunk(remover, chunk: list[Job], options: opt.RemoveOptions) -> int:
-    from cutkit.pipeline.compose import compose
 
     decoded, failed = [], 0
     for job in chunk:
@@ -114,13 +114,20 @@ def _run_chunk(remover, chunk: list[Job], options: opt.RemoveOptions) -> int:
     alphas = remover.alpha_batch([rgb for _, rgb in decoded], options) if decoded else []
     for (job, rgb), alpha in zip(decoded, alphas, strict=True):
         try:
-            data = encode(compose(rgb, alpha, options.bg, mask_only=options.mask), _format(options, job.dst))
+            data = render(rgb, alpha, options, job.dst)
         except ValueError as exc:
             failed += 1
             print(f"error: {job.src}: {exc}", file=sys.stderr)
             continue
         write_atomic(job.dst, data)
     return failed
+
+
+def render(rgb: np.ndarray, alpha: np.ndarray, options: opt.RemoveOptions, dst: Path | None) -> bytes:
+    """Compose the result and encode it in the format chosen for ``dst`` (``ValueError`` if impossible)."""
+    from cutkit.pipeline.compose import compose
+
+    return encode(compose(rgb, alpha, options.bg, mask_only=options.mask), _format(options, dst))
 
 
 def _summary(jobs: list[Job], failed: int, seconds: float) -> None:
@@ -141,12 +148,11 @@ def _stdin_to_stdout(options: opt.RemoveOptions, output: str | None) -> int:
         rgb = to_rgb_array(open_image(data, name="<stdin>"))
     except ImageError as exc:
         raise CliError(str(exc)) from exc
-    from cutkit.pipeline.compose import compose
 
     remover = load_remover(options)
     alpha = remover.alpha_batch([rgb], options)[0]
     try:
-        out = encode(compose(rgb, alpha, options.bg, mask_only=options.mask), _format(options, None))
+        out = render(rgb, alpha, options, None)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     sys.stdout.buffer.write(out)
