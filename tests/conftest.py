@@ -52,3 +52,15 @@ def extremec3_weights() -> pathlib.Path:
 def people_mini() -> pathlib.Path:
     """``shared/data/human/people-mini``: ``images/*.jpg`` and ``masks/*.png`` matched by stem."""
     return _shared_path("data", "human", "people-mini")
+
+
+@pytest.fixture(scope="session")
+def duts_tr_mini() -> pathlib.Path:
+    """``shared/data/sod/duts-tr-mini``: 200 DUTS-TR pairs (``images/*.jpg``, ``masks/*.png``)."""
+    return _shared_path("data", "sod", "duts-tr-mini")
+
+
+@pytest.fixture(scope="session")
+def duts_te_mini() -> pathlib.Path:
+    """``shared/data/sod/duts-te-mini``: 50 DUTS-TE pairs."""
+    return _shared_path("data", "sod", "duts-te-mini")

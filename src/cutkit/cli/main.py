@@ -7,11 +7,16 @@ import importlib
 import os
 import sys
 
+from cutkit._util.config_cli import reject_unknown
+
 # command → (module, one-line help); modules are imported only when their command runs.
 COMMANDS = {
     "remove": ("cutkit.cli.remove", "remove backgrounds from images"),
     "models": ("cutkit.cli.models", "list the model zoo and which weights are present"),
     "export": ("cutkit.cli.export", "export a model to ONNX (optionally int8)"),
+    "data": ("cutkit.cli.data", "pack image/mask folders into tar shards, check a dataset"),
+    "train": ("cutkit.cli.train", "train a network on your data (runs/<task>/<name>)"),
+    "eval": ("cutkit.cli.eval", "evaluate a model on image/mask pairs (MAE, F-measures, S, E, IoU)"),
 }
 
 
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[argv[0]][0])
     sub = argparse.ArgumentParser(prog=f"cutkit {argv[0]}", description=COMMANDS[argv[0]][1])
     module.add_arguments(sub)
-    args = sub.parse_args(argv[1:])
+    args = reject_unknown(sub, argv[1:])
     try:
         return int(module.run(args) or 0)
     except CliError as exc:

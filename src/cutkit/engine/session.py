@@ -12,6 +12,7 @@ import numpy as np
 from cutkit.engine.device import resolve_device
 from cutkit.zoo.registry import default_model, get_spec, rembg_cache_dirs, rembg_spec_for, spec_from_json
 from cutkit.zoo.spec import ModelSpec
+from cutkit.zoo.trained import find_trained
 
 
 class Engine(Protocol):
@@ -49,8 +50,13 @@ def load_session(
     name = model or default_model()
     if name.endswith(".onnx"):
         return _onnx_session(name, weights, engine, device, threads, progress)
-    spec = get_spec(name)
-    path = _resolve(spec, weights, progress)
+    trained = find_trained(name)
+    if trained is not None:
+        spec, path = trained
+        path = Path(weights).expanduser() if weights else path
+    else:
+        spec = get_spec(name)
+        path = _resolve(spec, weights, progress)
     if (engine or "torch") == "torch":
         import torch
 

@@ -1,0 +1,160 @@
+"""``cutkit train TASK --flags``: train a network.
+
+Data-parallel: ``torchrun --nproc_per_node N -m cutkit train TASK ...`` (one process per GPU or CPU group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cutkit._util import config_cli
+from cutkit.cli.main import CliError
+from cutkit.train.config import RESUMABLE_CHANGES, TrainConfig
+
+# task → (module, config class name, task class name)
+TASKS = {"salient": ("cutkit.train.salient", "SalientConfig", "SalientTask")}
+
+
+def _task_parts(task: str) -> tuple[type, type]:
+    import importlib
+
+    module_name, cfg_name, task_name = TASKS[task]
+    module = importlib.import_module(module_name)
+    return getattr(module, cfg_name), getattr(module, task_name)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="task", metavar="TASK", required=True)
+    for task in TASKS:
+        cfg_cls, _ = _task_parts(task)
+        p = sub.add_parser(task, help=f"train a {task} network", allow_abbrev=False)
+        config_cli.add_fields(p, cfg_cls, title=f"{task} task")
+        config_cli.add_fields(p, TrainConfig, title="training")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cutkit.train import distributed as dist
+    from cutkit.train.run import find_run, new_run_dir
+
+    cfg_cls, task_cls = _task_parts(args.task)
+    user = config_cli.explicit(args, cfg_cls) | config_cli.explicit(args, TrainConfig)
+    info = dist.from_env()
+    try:
+        if user.get("resume"):
+            run_dir = find_run(user["resume"], user.get("project", "runs"), args.task)
+            task_cfg, train_cfg, ckpt = _resumed(run_dir, user, cfg_cls)
+        else:
+            task_cfg = config_cli.build(cfg_cls, config_cli.explicit(args, cfg_cls))
+            train_cfg = config_cli.build(TrainConfig, config_cli.explicit(args, TrainConfig))
+            run_dir, ckpt = (
+                new_run_dir(train_cfg.project, args.task, train_cfg.name, exist_ok=train_cfg.exist_ok),
+                None,
+            )
+    except (ValueError, FileNotFoundError) as exc:
+        raise CliError(str(exc)) from exc
+    return _train(task_cls(task_cfg), train_cfg, run_dir, ckpt, user, info)
+
+
+def _resumed(run_dir: Path, user: dict[str, Any], cfg_cls: type) -> tuple[Any, TrainConfig, dict]:
+    from cutkit.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(run_dir / "weights" / "last.pt")
+    saved = ckpt["config"]
+    changed = {k: v for k, v in user.items() if k not in ("resume", "project")}
+    refused = sorted(k for k in changed if k not in RESUMABLE_CHANGES)
+    if refused:
+        raise ValueError(
+            f"--resume continues {run_dir} with its saved settings; only "
+            f"{', '.join('--' + k.replace('_', '-') for k in RESUMABLE_CHANGES)} may change "
+            f"(got --{refused[0].replace('_', '-')})"
+        )
+    train = {**saved["train"], **changed, "resume": str(run_dir), "exist_ok": True}
+    task = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["task"].items()}
+    return config_cli.build(cfg_cls, task), config_cli.build(TrainConfig, train), ckpt
+
+
+def _train(task: Any, cfg: TrainConfig, run_dir: Path, ckpt: dict | None, user: dict, info: Any) -> int:
+    import torch
+
+    from cutkit.engine.device import DeviceError, resolve_device
+    from cutkit.train import distributed as dist
+    from cutkit.train.trainer import TrainingError
+
+    try:
+        device = torch.device(resolve_device(cfg.device))
+    except DeviceError as exc:
+        raise CliError(str(exc)) from exc
+    if device.type == "cuda" and info.enabled and device.index is None:
+        device = torch.device("cuda", info.local_rank)  # one GPU per torchrun process
+    dist.init(info, device)
+    try:
+        trainer = _build(task, cfg, run_dir, device, info, user, ckpt)
+        trainer.fit()
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        dist.shutdown()
+    return 0
+
+
+def _build(task: Any, cfg: TrainConfig, run_dir: Path, device: Any, info: Any, user: dict, ckpt: dict | None):
+    from cutkit.data.pairs import DataError
+    from cutkit.train.hooks import default_hooks
+    from cutkit.train.run import MetricsLog
+    from cutkit.train.trainer import Trainer, default_workers, resolve_amp
+    from cutkit.zoo.checkpoint import CheckpointError
+
+    workers = cfg.workers if cfg.workers is not None else default_workers(device, info.world)
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    log = MetricsLog(run_dir, tensorboard=cfg.tensorboard) if info.is_main else None
+    hooks = default_hooks(cfg, log) if info.is_main else []
+    try:
+        trainer = Trainer(
+            task=task, cfg=cfg, run_dir=run_dir, device=device, workers=workers, info=info, hooks=hooks
+        )
+    except (DataError, CheckpointError, ValueError, TypeError, KeyError) as exc:
+        raise CliError(str(exc)) from exc
+    if ckpt is not None:
+        trainer.load_state_dict(ckpt)
+        if log is not None:
+            log.load(trainer.state.history)
+    auto = {
+        "device": str(device),
+        "workers": workers,
+        "amp": str(resolve_amp(cfg.amp, device)),
+        "world": info.world,
+    }
+    if info.is_main:
+        _record(trainer, run_dir, user, auto)
+    return trainer
+
+
+def _record(trainer: Any, run_dir: Path, user: dict, auto: dict) -> None:
+    import torch
+
+    from cutkit import __version__
+    from cutkit.train.run import write_json
+
+    if trainer.pretrained_report is not None:
+        print(trainer.pretrained_report.format(), flush=True)
+    write_json(
+        run_dir / "config.json",
+        {
+            "user": user,
+            "resolved": {"train": trainer.cfg.to_dict(), "task": trainer.task.config_dict()},
+            "auto": auto,
+            "data": trainer.data.record,
+            "pretrained": trainer.pretrained_report.to_dict() if trainer.pretrained_report else None,
+            "versions": {"cutkit": __version__, "torch": torch.__version__},
+        },
+    )
+    print(
+        f"run {run_dir} on {auto['device']}: {trainer.data.length} samples/epoch, "
+        f"{trainer.steps_per_epoch} steps/epoch, workers {auto['workers']}, amp {auto['amp']}",
+        flush=True,
+    )

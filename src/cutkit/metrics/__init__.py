@@ -1,0 +1,1 @@
+"""Evaluation metrics: salient-object segmentation (``cutkit.metrics.salient``)."""

@@ -1,0 +1,1 @@
+"""Training: the trainer, tasks, losses and checkpoints (imported only when training)."""

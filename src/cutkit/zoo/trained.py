@@ -1,0 +1,79 @@
+"""Models trained with cutkit: ``model.safetensors`` + ``model.json`` (the spec), loadable by path.
+
+``cutkit remove --model runs/salient/NAME`` (the run folder), ``--model .../model.safetensors`` or
+``--model .../model.json`` all find the pair; the JSON carries the architecture, its keywords and the
+preprocessing, so inference needs nothing from the training run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cutkit.zoo.registry import spec_from_json, spec_to_json
+from cutkit.zoo.spec import ModelSpec, WeightsFile
+
+WEIGHTS_NAME = "model.safetensors"
+SPEC_NAME = "model.json"
+
+
+def save_trained(
+    net: Any,
+    out_dir: Path,
+    *,
+    name: str,
+    arch: str,
+    arch_kwargs: dict[str, Any],
+    input_size: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    description: str,
+) -> Path:
+    """Write ``net``'s weights and its spec into ``out_dir``; returns the weights path."""
+    from safetensors.torch import save_file
+
+    spec = ModelSpec(
+        name=name, arch=arch, arch_kwargs=arch_kwargs, input_size=(input_size, input_size),
+        mean=tuple(mean), std=tuple(std), output=(0,), activation="sigmoid",
+        weights=WeightsFile(filename=WEIGHTS_NAME), licence="that of the training data",
+        description=description, size_multiple=32,
+    )  # fmt: skip
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / WEIGHTS_NAME
+    tmp = out_dir / f".{WEIGHTS_NAME}.tmp"
+    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp))
+    os.replace(tmp, weights)
+    spec_tmp = out_dir / f".{SPEC_NAME}.tmp"
+    spec_tmp.write_text(json.dumps(json.loads(spec_to_json(spec)), indent=2) + "\n")
+    os.replace(spec_tmp, out_dir / SPEC_NAME)
+    return weights
+
+
+def find_trained(model: str) -> tuple[ModelSpec, Path] | None:
+    """The spec and weights of a trained model named by a path; None when ``model`` is no such path."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        folder = path
+    elif path.is_file() and path.name in (WEIGHTS_NAME, SPEC_NAME):
+        folder = path.parent
+    elif path.is_file() and path.suffix == ".safetensors" and path.with_suffix(".json").is_file():
+        return _read(path.with_suffix(".json")), path
+    else:
+        return None
+    spec_path, weights = folder / SPEC_NAME, folder / WEIGHTS_NAME
+    if not (spec_path.is_file() and weights.is_file()):
+        raise FileNotFoundError(
+            f"{path}: not a trained cutkit model (a folder with {SPEC_NAME} and {WEIGHTS_NAME}); "
+            "a run writes them when its training ends"
+        )
+    return _read(spec_path), weights
+
+
+def _read(spec_path: Path) -> ModelSpec:
+    try:
+        return spec_from_json(spec_path.read_text())
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{spec_path}: not a valid model spec ({exc})") from exc
