@@ -171,6 +171,28 @@ def test_non_finite_loss_stops_with_a_message(
     assert "loss loss became nan" in err and "--lr" in err
 
 
+def test_early_stopping_accumulation_and_bf16(tmp_path: Path, duts_tr_mini: Path, capsys) -> None:
+    # A learning rate too small to learn: only BatchNorm statistics move val/max_f, and it soon stalls.
+    run = _train(
+        tmp_path, duts_tr_mini, "es", "--epochs", "8", "--patience", "1", "--lr", "1e-12", "--accumulate", "2",
+        "--amp", "bf16", "--no-ema", *TINY,
+    )  # fmt: skip
+    last = load_checkpoint(run / "weights" / "last.pt")
+    epochs = len(_rows(run))
+    assert epochs < 8 and "early stopping" in capsys.readouterr().out
+    assert epochs == last["best_epoch"] + 1  # stopped one epoch (the patience) after the best
+    assert last["step"] == 2 * epochs  # 4 batches an epoch, an optimiser step every 2
+    assert json.loads((run / "config.json").read_text())["auto"]["amp"] == "torch.bfloat16"
+
+
+def test_compiled_training_matches_eager(tmp_path: Path, duts_tr_mini: Path) -> None:
+    args = ["--epochs", "1", "--imgsz", "64", "--batch", "4", "--epoch-size", "8", "--workers", "0",
+            "--no-progress", "--no-plots", "--no-tensorboard"]  # fmt: skip
+    eager = _rows(_train(tmp_path, duts_tr_mini, "eager", *args))[0]
+    compiled = _rows(_train(tmp_path, duts_tr_mini, "compiled", "--compile", *args))[0]
+    assert compiled["train/loss"] == pytest.approx(eager["train/loss"], rel=1e-3)
+
+
 def test_unknown_option_suggests(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["train", "salient", "--data", "x", "--lrr", "0.1"])

@@ -55,6 +55,8 @@ def _add(group: Any, f: dataclasses.Field, hint: Any) -> None:
 
 def _help(f: dataclasses.Field, default: Any) -> str:
     text = f.metadata.get("help", "")
+    if "choices" in f.metadata:
+        text += f"; one of {', '.join(map(str, f.metadata['choices']))}"
     return f"{text} (default: {default})" if default not in (None, {}, (), []) else text
 
 
