@@ -174,8 +174,8 @@ def test_non_finite_loss_stops_with_a_message(
 def test_early_stopping_accumulation_and_bf16(tmp_path: Path, duts_tr_mini: Path, capsys) -> None:
     # A learning rate too small to learn: only BatchNorm statistics move val/max_f, and it soon stalls.
     run = _train(
-        tmp_path, duts_tr_mini, "es", "--epochs", "8", "--patience", "1", "--lr", "1e-12", "--accumulate", "2",
-        "--amp", "bf16", "--no-ema", *TINY,
+        tmp_path, duts_tr_mini, "es", "--epochs", "8", "--patience", "1", "--lr", "1e-12",
+        "--accumulate", "2", "--amp", "bf16", "--no-ema", *TINY,
     )  # fmt: skip
     last = load_checkpoint(run / "weights" / "last.pt")
     epochs = len(_rows(run))
@@ -191,6 +191,25 @@ def test_compiled_training_matches_eager(tmp_path: Path, duts_tr_mini: Path) -> 
     eager = _rows(_train(tmp_path, duts_tr_mini, "eager", *args))[0]
     compiled = _rows(_train(tmp_path, duts_tr_mini, "compiled", "--compile", *args))[0]
     assert compiled["train/loss"] == pytest.approx(eager["train/loss"], rel=1e-3)
+
+
+def test_trains_from_tar_shards_with_a_weighted_mix(tmp_path: Path, duts_tr_mini: Path) -> None:
+    shards = tmp_path / "shards"
+    assert main(["data", "pack", str(duts_tr_mini), "-o", str(shards), "--shard-size", "200kB",
+                 "--max-side", "96", "-q"]) == 0  # fmt: skip
+    assert len(list(shards.glob("*.tar"))) > 1
+    run = _train(tmp_path, shards, "tar", "--epochs", "1", *TINY)
+    rows = _rows(run)
+    assert rows[0]["train/loss"] > 0 and "val/mae" in rows[0]
+    record = json.loads((run / "config.json").read_text())["data"]
+    assert record["kind"] == "shards" and record["val_count"] > 0
+
+    mixed = _train(tmp_path, duts_tr_mini, "mix", "--epochs", "1", *TINY)  # folder sources, equal weights
+    assert _rows(mixed)[0]["train/loss"] > 0
+    weighted = tmp_path / "salient" / "weighted"
+    argv = ["train", "salient", "--data", f"{duts_tr_mini}:1", f"{shards}:3", "--project", str(tmp_path)]
+    assert main([*argv, "--name", "weighted", "--epochs", "1", *TINY]) == 2  # folders and shards do not mix
+    assert not weighted.exists()
 
 
 def test_unknown_option_suggests(capsys: pytest.CaptureFixture[str]) -> None:

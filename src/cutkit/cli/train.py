@@ -109,16 +109,18 @@ def _build(task: Any, cfg: TrainConfig, run_dir: Path, device: Any, info: Any, u
     from cutkit.zoo.checkpoint import CheckpointError
 
     workers = cfg.workers if cfg.workers is not None else default_workers(device, info.world)
-    if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    log = MetricsLog(run_dir, tensorboard=cfg.tensorboard) if info.is_main else None
-    hooks = default_hooks(cfg, log) if info.is_main else []
     try:
         trainer = Trainer(
-            task=task, cfg=cfg, run_dir=run_dir, device=device, workers=workers, info=info, hooks=hooks
+            task=task, cfg=cfg, run_dir=run_dir, device=device, workers=workers, info=info, hooks=[]
         )
     except (DataError, CheckpointError, ValueError, TypeError, KeyError) as exc:
         raise CliError(str(exc)) from exc
+    # The run folder appears only once the data, the network and any pretrained weights are good.
+    log = None
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log = MetricsLog(run_dir, tensorboard=cfg.tensorboard)
+        trainer.hooks = default_hooks(cfg, log)
     if ckpt is not None:
         trainer.load_state_dict(ckpt)
         if log is not None:

@@ -189,7 +189,9 @@ class Trainer:
         if self.encoder is not None and epoch < self.cfg.freeze_encoder:
             self.encoder.eval()  # frozen: its BatchNorm statistics stay the pretrained ones too
         loader = self.loader(train=True, epoch=epoch)
-        n = min(len(loader), self._batches_per_epoch())
+        n = self._batches_per_epoch()
+        if not isinstance(loader.dataset, IterableDataset):
+            n = min(n, len(loader))
         sums: dict[str, float] = {}
         bar = self._progress(n, epoch)
         tic, seen = time.perf_counter(), 0
