@@ -128,13 +128,27 @@ def remove(data: Any, *, session: Remover | None = None, **options: Any) -> Any:
     if session is not None:
         return session.remove(data, **options)
     resolved = opt.resolve(options)
-    key = resolved.model_key()
+    key = (*resolved.model_key(), _file_state(resolved.model), _file_state(resolved.weights))
     if key not in _REMOVERS:
         _REMOVERS[key] = Remover(**resolved.group("model"))
         while len(_REMOVERS) > _MAX_REMOVERS:
             _REMOVERS.popitem(last=False)
     _REMOVERS.move_to_end(key)
     return _REMOVERS[key].remove(data, **resolved.group("output"))
+
+
+def _file_state(path: str | None) -> tuple[int, int] | None:
+    """Size and mtime of a model given by path, so a re-trained or re-exported model is reloaded."""
+    from pathlib import Path
+
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    target = p / "model.safetensors" if p.is_dir() else p
+    if not target.is_file():
+        return None
+    stat = target.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def new_session(model: str | None = None, **options: Any) -> Remover:

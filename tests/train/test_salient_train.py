@@ -128,6 +128,39 @@ def test_pretrained_and_frozen_encoder(tmp_path: Path, duts_tr_mini: Path, capsy
     assert report["matched"] == n and report["missing"] == []
 
 
+def test_pretrained_from_a_training_checkpoint_takes_its_ema(
+    tmp_path: Path, duts_tr_mini: Path, capsys
+) -> None:
+    first = _train(tmp_path, duts_tr_mini, "a", "--epochs", "1", *TINY)
+    capsys.readouterr()
+    _train(
+        tmp_path,
+        duts_tr_mini,
+        "b",
+        "--epochs",
+        "1",
+        "--pretrained",
+        str(first / "weights" / "best.pt"),
+        *TINY,
+    )
+    assert "tensors loaded" in capsys.readouterr().out
+    config = json.loads((tmp_path / "salient" / "b" / "config.json").read_text())
+    assert config["pretrained"]["missing"] == [] and config["pretrained"]["source"].endswith("best.pt")
+
+
+def test_options_that_cannot_work_are_refused(tmp_path: Path, duts_tr_mini: Path, capsys) -> None:
+    base = ["train", "salient", "--data", str(duts_tr_mini), "--project", str(tmp_path), *TINY]
+    assert main([*base, "--model", "u2netp", "--freeze-encoder", "1"]) == 2
+    assert "no separate encoder" in capsys.readouterr().err
+    assert main([*base, "--accumulate", "8"]) == 2  # 16 samples, batch 4: 4 batches, fewer than 8
+    assert "--accumulate" in capsys.readouterr().err
+    assert main([*base, "--val-fraction", "0", "--patience", "2"]) == 2
+    assert "--patience needs validation" in capsys.readouterr().err
+    assert main([*base, "--loss", "bce+iuo"]) == 2
+    assert "did you mean 'iou'" in capsys.readouterr().err
+    assert not (tmp_path / "salient").exists()  # nothing half-made
+
+
 def test_pretrained_official_layout_u2netp(tmp_path: Path, duts_tr_mini: Path, capsys) -> None:
     from _parity import parity_dir, read_json, recipe_state_dict
 

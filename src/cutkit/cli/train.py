@@ -6,6 +6,7 @@ Data-parallel: ``torchrun --nproc_per_node N -m cutkit train TASK ...`` (one pro
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,24 @@ def run(args: argparse.Namespace) -> int:
                 new_run_dir(train_cfg.project, args.task, train_cfg.name, exist_ok=train_cfg.exist_ok),
                 None,
             )
-    except (ValueError, FileNotFoundError) as exc:
+        task = task_cls(task_cfg)
+        _check_extras(train_cfg)
+    except (ValueError, FileNotFoundError, ImportError) as exc:
         raise CliError(str(exc)) from exc
-    return _train(task_cls(task_cfg), train_cfg, run_dir, ckpt, user, info)
+    return _train(task, train_cfg, run_dir, ckpt, user, info)
+
+
+def _check_extras(cfg: TrainConfig) -> None:
+    """Plots and TensorBoard logs need the ``train`` extra: say so before any work, not after an epoch."""
+    import importlib.util
+
+    needs = {"matplotlib": cfg.plots, "tensorboard": cfg.tensorboard}
+    missing = [name for name, wanted in needs.items() if wanted and importlib.util.find_spec(name) is None]
+    if missing:
+        raise ImportError(
+            f"{' and '.join(missing)} not installed: pip install 'cutkit[train]', "
+            "or pass --no-plots / --no-tensorboard"
+        )
 
 
 def _resumed(run_dir: Path, user: dict[str, Any], cfg_cls: type) -> tuple[Any, TrainConfig, dict]:
@@ -87,8 +103,8 @@ def _train(task: Any, cfg: TrainConfig, run_dir: Path, ckpt: dict | None, user: 
         device = torch.device(resolve_device(cfg.device))
     except DeviceError as exc:
         raise CliError(str(exc)) from exc
-    if device.type == "cuda" and info.enabled and device.index is None:
-        device = torch.device("cuda", info.local_rank)  # one GPU per torchrun process
+    if device.type == "cuda" and info.enabled:
+        device = _rank_gpu(device, info)
     dist.init(info, device)
     try:
         trainer = _build(task, cfg, run_dir, device, info, user, ckpt)
@@ -101,6 +117,23 @@ def _train(task: Any, cfg: TrainConfig, run_dir: Path, ckpt: dict | None, user: 
     return 0
 
 
+def _rank_gpu(device, info):
+    """One GPU per torchrun process: ``cuda:LOCAL_RANK``."""
+    import torch
+
+    if device.index is not None:
+        raise CliError(
+            f"--device {device} under torchrun would put every process on one GPU; "
+            "use --device cuda (each process takes cuda:LOCAL_RANK) and CUDA_VISIBLE_DEVICES to choose GPUs"
+        )
+    if info.local_rank >= torch.cuda.device_count():
+        raise CliError(
+            f"process {info.local_rank} has no GPU: {torch.cuda.device_count()} visible, "
+            "start at most that many processes per machine (--nproc_per_node)"
+        )
+    return torch.device("cuda", info.local_rank)
+
+
 def _build(task: Any, cfg: TrainConfig, run_dir: Path, device: Any, info: Any, user: dict, ckpt: dict | None):
     from cutkit.data.pairs import DataError
     from cutkit.train.hooks import default_hooks
@@ -111,8 +144,11 @@ def _build(task: Any, cfg: TrainConfig, run_dir: Path, device: Any, info: Any, u
     workers = cfg.workers if cfg.workers is not None else default_workers(device, info.world)
     try:
         trainer = Trainer(
-            task=task, cfg=cfg, run_dir=run_dir, device=device, workers=workers, info=info, hooks=[]
-        )
+            task=task, cfg=cfg, run_dir=run_dir, device=device, workers=workers, info=info, hooks=[],
+            resuming=ckpt is not None,
+        )  # fmt: skip
+        if ckpt is not None:
+            trainer.load_state_dict(ckpt)
     except (DataError, CheckpointError, ValueError, TypeError, KeyError) as exc:
         raise CliError(str(exc)) from exc
     # The run folder appears only once the data, the network and any pretrained weights are good.
@@ -121,10 +157,8 @@ def _build(task: Any, cfg: TrainConfig, run_dir: Path, device: Any, info: Any, u
         run_dir.mkdir(parents=True, exist_ok=True)
         log = MetricsLog(run_dir, tensorboard=cfg.tensorboard)
         trainer.hooks = default_hooks(cfg, log)
-    if ckpt is not None:
-        trainer.load_state_dict(ckpt)
-        if log is not None:
-            log.load(trainer.state.history)
+    if ckpt is not None and log is not None:
+        log.load(trainer.state.history)
     auto = {
         "device": str(device),
         "workers": workers,
@@ -144,10 +178,14 @@ def _record(trainer: Any, run_dir: Path, user: dict, auto: dict) -> None:
 
     if trainer.pretrained_report is not None:
         print(trainer.pretrained_report.format(), flush=True)
+    path = run_dir / "config.json"
+    earlier = json.loads(path.read_text()) if user.get("resume") and path.is_file() else {}
+    resumes = [*earlier.get("resumes", []), user] if earlier else []
     write_json(
-        run_dir / "config.json",
+        path,
         {
-            "user": user,
+            "user": earlier.get("user", user),
+            "resumes": resumes,
             "resolved": {"train": trainer.cfg.to_dict(), "task": trainer.task.config_dict()},
             "auto": auto,
             "data": trainer.data.record,

@@ -360,7 +360,13 @@ def _val_stream(
 ) -> ShardDataset:
     shards = [p for s in sources for p in s.shards]
     return ShardDataset(
-        shards, transform=transform, seed=seed, shuffle_buffer=0, shuffle=False, select=select
+        shards,
+        transform=transform,
+        seed=seed,
+        shuffle_buffer=0,
+        shuffle=False,
+        select=select,
+        distributed=False,
     )
 
 

@@ -27,12 +27,12 @@ from cutkit.data.shards import Record, decode_image, decode_record, iter_records
 Sample = dict[str, Any]
 
 
-def consumer_slot() -> tuple[int, int]:
-    """``(this consumer, number of consumers)`` over DataLoader workers and DDP ranks."""
+def consumer_slot(*, distributed: bool = True) -> tuple[int, int]:
+    """``(this consumer, number of consumers)`` over DataLoader workers and, if ``distributed``, DDP ranks."""
     info = torch.utils.data.get_worker_info()
     worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
     rank, world = 0, 1
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
+    if distributed and torch.distributed.is_available() and torch.distributed.is_initialized():
         rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
     return rank * workers + worker, world * workers
 
@@ -76,6 +76,7 @@ class ShardDataset(IterableDataset):
         select: keeps only the samples whose name it accepts (the validation split), checked before
             decoding.
         shuffle: shuffle the shard order each epoch (off for validation).
+        distributed: split the shards over DDP ranks; off for validation, which one process reads whole.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class ShardDataset(IterableDataset):
         shuffle_buffer: int = 256,
         select: Callable[[str], bool] | None = None,
         shuffle: bool = True,
+        distributed: bool = True,
     ) -> None:
         super().__init__()
         if not shards:
@@ -95,7 +97,7 @@ class ShardDataset(IterableDataset):
             raise ValueError(f"shuffle_buffer must be ≥ 0, got {shuffle_buffer}")
         self.shards = [Path(s) for s in shards]
         self.transform, self.seed, self.select = transform, check_seed(seed), select
-        self.shuffle_buffer, self.shuffle = shuffle_buffer, shuffle
+        self.shuffle_buffer, self.shuffle, self.distributed = shuffle_buffer, shuffle, distributed
         self._epoch = SharedEpoch()
 
     @property
@@ -111,7 +113,7 @@ class ShardDataset(IterableDataset):
 
     def samples(self, epoch: int, cycle: int = 0) -> Iterator[Sample]:
         """This consumer's samples of one pass; ``cycle`` numbers repeated passes within an epoch."""
-        me, consumers = consumer_slot()
+        me, consumers = consumer_slot(distributed=self.distributed)
         records = self._my_records(epoch, cycle, me, consumers)
         if self.select is not None:
             records = (r for r in records if self.select(r.key))

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from cutkit.engine.device import resolve_device
+from cutkit.zoo.models import MODELS
 from cutkit.zoo.registry import default_model, get_spec, rembg_cache_dirs, rembg_spec_for, spec_from_json
 from cutkit.zoo.spec import ModelSpec
 from cutkit.zoo.trained import find_trained
@@ -50,7 +51,7 @@ def load_session(
     name = model or default_model()
     if name.endswith(".onnx"):
         return _onnx_session(name, weights, engine, device, threads, progress)
-    trained = find_trained(name)
+    trained = None if name in MODELS else find_trained(name)  # a zoo name wins over a folder of that name
     if trained is not None:
         spec, path = trained
         path = Path(weights).expanduser() if weights else path

@@ -51,20 +51,24 @@ def rng_state() -> dict[str, Any]:
         "python_gauss": gauss,
         "numpy": torch.from_numpy(np.random.get_state()[1].astype(np.int64)),
         "numpy_pos": int(np.random.get_state()[2]),
+        "numpy_gauss": (int(np.random.get_state()[3]), float(np.random.get_state()[4])),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()  # this process's GPU only
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     """Restore what :func:`rng_state` saved."""
     random.setstate((3, tuple(state["python"].tolist()), state["python_gauss"]))
-    np.random.set_state(("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], 0, 0.0))
+    has_gauss, gauss = state.get("numpy_gauss", (0, 0.0))
+    np.random.set_state(
+        ("MT19937", state["numpy"].numpy().astype(np.uint32), state["numpy_pos"], has_gauss, gauss)
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state(state["cuda"])
 
 
 @dataclass
@@ -166,11 +170,18 @@ def pretrained_state_dict(
         path = _weights_in_run(path)
     if path.is_file():
         if path.suffix in (".pt", ".pth"):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = _load_any(path)
             if isinstance(obj, dict) and "model" in obj and "epoch" in obj:  # one of our training checkpoints
-                return (obj.get("ema") or obj["model"]), str(path)
+                return (obj["ema"]["module"] if obj.get("ema") else obj["model"]), str(path)
         return read_state_dict(path), str(path)
     return _zoo_weights(source), source
+
+
+def _load_any(path: Path) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file; re-raised with the path
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({exc})") from exc
 
 
 def _weights_in_run(run: Path) -> Path:

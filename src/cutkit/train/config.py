@@ -33,7 +33,9 @@ class TrainConfig:
     ema_decay: float = opt(0.999, "EMA decay per optimiser step")
     patience: int = opt(0, "stop after this many epochs without a better validation metric (0: never)")
     seed: int = opt(0, "seed for initialisation, data order, augmentation and the validation split")
-    workers: int | None = opt(None, "data-loading worker processes (default: min(8, CPU cores))")
+    workers: int | None = opt(
+        None, "data-loading worker processes (default: 1 on CPU with ≤ 4 cores, up to 8 per GPU)"
+    )
     device: str = opt("auto", "auto, cpu, cuda or cuda:N")
     project: str = opt("runs", "folder that holds runs/<task>/<name>")
     name: str | None = opt(None, "run name (default: train, train2, ...)", short="-n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -37,8 +38,13 @@ def from_env() -> DistInfo:
 def init(info: DistInfo, device: torch.device) -> None:
     """Join the process group: nccl when training on CUDA, gloo on CPU."""
     if info.enabled and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # otherwise every process also opens a context on GPU 0
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world)
+        # Rank 0 validates and writes checkpoints while the others wait: allow for a long validation.
+        dist.init_process_group(
+            backend=backend, rank=info.rank, world_size=info.world, timeout=timedelta(hours=2)
+        )
 
 
 def shutdown() -> None:

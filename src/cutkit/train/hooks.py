@@ -49,6 +49,10 @@ class Checkpoints(Hook):
     def after_epoch(self, trainer: Trainer, row: dict[str, float]) -> None:
         key = f"val/{trainer.task.fitness}"
         value = row.get(key)
+        if value is None and any(k.startswith("val/") for k in row):
+            raise KeyError(
+                f"validation gave no {key}; it gave {', '.join(k for k in row if k.startswith('val/'))}"
+            )
         improved = value is None or (not math.isnan(value) and trainer.is_better(value))
         if improved:
             trainer.state.best, trainer.state.best_epoch = value, int(row["epoch"])

@@ -56,7 +56,8 @@ def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "auto":
         if device.type != "cuda":
             return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # native bf16 from Ampere (compute capability 8) on; older GPUs only emulate it, slowly
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
     return {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
@@ -91,6 +92,7 @@ class Trainer:
         workers: data-loading processes.
         info: this process's place in a distributed run.
         hooks: called after every epoch and at the end (see :mod:`cutkit.train.hooks`).
+        resuming: a checkpoint will be loaded: ``--pretrained`` weights are not loaded again.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Trainer:
         workers: int,
         info: dist.DistInfo,
         hooks: list[Any],
+        resuming: bool = False,
     ) -> None:
         self.task, self.cfg, self.run_dir, self.device = task, cfg, run_dir, device
         self.workers, self.info, self.hooks = workers, info, hooks
@@ -111,14 +114,16 @@ class Trainer:
         seed_everything(cfg.seed)
         self.data: TaskData = task.data(cfg.seed)
         self.model = task.build_model()
-        self.pretrained_report = self._load_pretrained() if cfg.pretrained else None
+        self.pretrained_report = self._load_pretrained() if cfg.pretrained and not resuming else None
         self.model.to(
             device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format
         )
         self.ema = ModelEMA(self.model, decay=cfg.ema_decay) if cfg.ema else None
         self.net = self._wrap(self.model)
         self.encoder = task.encoder(self.model)
-        self.steps_per_epoch = max(1, self._batches_per_epoch() // cfg.accumulate)
+        self._check_options()
+        self.batches = self._batches_per_epoch()
+        self.steps_per_epoch = self.batches // cfg.accumulate
         self.freeze_steps = cfg.freeze_encoder * self.steps_per_epoch
         self.optimizer = build_optimizer(self.model, cfg, self.encoder)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch, self.freeze_steps)
@@ -137,7 +142,24 @@ class Trainer:
         return torch.compile(net) if self.cfg.compile else net
 
     def _batches_per_epoch(self) -> int:
-        return max(1, self.data.length // (self.cfg.batch * self.info.world))
+        """Batches per process and epoch, a whole number of accumulation groups (the rest is dropped)."""
+        cfg, world = self.cfg, self.info.world
+        n = self.data.length // (cfg.batch * world)
+        if n < cfg.accumulate:
+            raise ValueError(
+                f"{self.data.length} training samples per epoch make {n} batches of {cfg.batch} per process "
+                f"({world} process(es)); at least {cfg.accumulate} needed (--accumulate): lower --batch"
+            )
+        return n - n % cfg.accumulate
+
+    def _check_options(self) -> None:
+        if self.cfg.freeze_encoder and self.encoder is None:
+            raise ValueError(
+                f"--freeze-encoder: {type(self.model).__name__} has no separate encoder to freeze "
+                "(cutnet has one)"
+            )
+        if self.cfg.patience and (self.data.val is None or self.data.val_length == 0):
+            raise ValueError("--patience needs validation data (--val or --val-fraction > 0)")
 
     def loader(self, *, train: bool, epoch: int) -> DataLoader:
         """The data of one epoch; its order depends only on (seed, epoch, rank)."""
@@ -189,9 +211,7 @@ class Trainer:
         if self.encoder is not None and epoch < self.cfg.freeze_encoder:
             self.encoder.eval()  # frozen: its BatchNorm statistics stay the pretrained ones too
         loader = self.loader(train=True, epoch=epoch)
-        n = self._batches_per_epoch()
-        if not isinstance(loader.dataset, IterableDataset):
-            n = min(n, len(loader))
+        n = self.batches
         sums: dict[str, float] = {}
         bar = self._progress(n, epoch)
         tic, seen = time.perf_counter(), 0
@@ -229,7 +249,13 @@ class Trainer:
                 p.grad = None  # frozen: AdamW skips it, and it does not count in the clipped norm
         if self.cfg.clip_grad:
             self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+            if not self.scaler.is_enabled() and not torch.isfinite(norm):  # fp16's scaler skips such steps
+                raise TrainingError(
+                    f"the gradient became {float(norm)} at epoch {self.state.epoch + 1}, "
+                    f"step {self.state.step + 1}, before the weights were changed. "
+                    "Try a lower --lr or --amp off"
+                )
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -249,9 +275,8 @@ class Trainer:
             lr = self.optimizer.param_groups[-1]["lr"]
             raise TrainingError(
                 f"loss {bad[0]} became {float(losses[bad[0]].detach())} at epoch {self.state.epoch + 1}, "
-                f"batch {i + 1} "
-                f"(lr {lr:.3g}); the last good weights are in {self.run_dir / 'weights' / 'last.pt'}. "
-                "Try a lower --lr, --amp off or --clip-grad 1"
+                f"batch {i + 1} (lr {lr:.3g}); the checkpoints of earlier epochs are in "
+                f"{self.run_dir / 'weights'}. Try a lower --lr, --amp off or --clip-grad 1"
             )
 
     def _progress(self, n: int, epoch: int):
@@ -287,6 +312,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "rng": rng_state(),
             "config": {"train": self.cfg.to_dict(), "task": self.task.config_dict()},
+            "auto": {"amp": str(self.amp), "world": self.info.world},
             "epoch": s.epoch,
             "step": s.step,
             "best": s.best,
@@ -295,7 +321,20 @@ class Trainer:
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
-        """Continue from a checkpoint written by :meth:`state_dict`."""
+        """Continue from a checkpoint written by :meth:`state_dict`.
+
+        Raises:
+            ValueError: the run was trained with another precision or number of processes, which would
+                change the schedule, the data split over processes or the gradient scaler.
+        """
+        saved = ckpt.get("auto", {})
+        now = {"amp": str(self.amp), "world": self.info.world}
+        for key, value in saved.items():
+            if now.get(key) != value:
+                raise ValueError(
+                    f"cannot resume exactly: the run used {key} {value}, this one would use {now.get(key)} "
+                    "(same --amp, device kind and number of processes needed)"
+                )
         self.model.load_state_dict(ckpt["model"])
         if self.ema is not None and ckpt.get("ema"):
             self.ema.load_state_dict(ckpt["ema"])

@@ -48,8 +48,10 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
 
 
 def _strip_prefix(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    if sd and all(k.startswith("module.") for k in sd):
-        return {k[len("module.") :]: v for k, v in sd.items()}
+    # DataParallel/DDP add "module.", torch.compile "_orig_mod."; either or both may wrap the weights.
+    for prefix in ("module.", "_orig_mod."):
+        if sd and all(k.startswith(prefix) for k in sd):
+            sd = {k[len(prefix) :]: v for k, v in sd.items()}
     return sd
 
 

@@ -52,6 +52,10 @@ def save_trained(
     return weights
 
 
+class TrainedModelError(ValueError):
+    """A path given as a model that is not a usable trained model."""
+
+
 def find_trained(model: str) -> tuple[ModelSpec, Path] | None:
     """The spec and weights of a trained model named by a path; None when ``model`` is no such path."""
     path = Path(model).expanduser()
@@ -65,7 +69,7 @@ def find_trained(model: str) -> tuple[ModelSpec, Path] | None:
         return None
     spec_path, weights = folder / SPEC_NAME, folder / WEIGHTS_NAME
     if not (spec_path.is_file() and weights.is_file()):
-        raise FileNotFoundError(
+        raise TrainedModelError(
             f"{path}: not a trained cutkit model (a folder with {SPEC_NAME} and {WEIGHTS_NAME}); "
             "a run writes them when its training ends"
         )
@@ -76,4 +80,4 @@ def _read(spec_path: Path) -> ModelSpec:
     try:
         return spec_from_json(spec_path.read_text())
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{spec_path}: not a valid model spec ({exc})") from exc
+        raise TrainedModelError(f"{spec_path}: not a valid model spec ({exc})") from exc
