@@ -19,13 +19,13 @@ the explicit list in :mod:`cutkit.nets._families`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 from torch import nn
 
-from cutkit._util.suggest import did_you_mean, unknown
+from cutkit._util.suggest import unknown
+from cutkit.nets._registry import check_kwargs
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
 
@@ -63,13 +63,7 @@ def build_backbone(name: str, **kwargs: Any) -> nn.Module:
     if name not in _BACKBONES:
         raise KeyError(unknown("backbone", name, _BACKBONES))
     factory = _BACKBONES[name]
-    allowed = set(inspect.signature(factory).parameters)
-    for key in kwargs:
-        if key not in allowed:
-            raise TypeError(
-                f"backbone '{name}' has no option '{key}'{did_you_mean(key, allowed)}; "
-                f"options: {', '.join(sorted(allowed)) or 'none'}"
-            )
+    check_kwargs(f"backbone '{name}'", factory, kwargs)
     return _checked(name, factory(**kwargs))
 
 

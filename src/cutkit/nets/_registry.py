@@ -50,14 +50,19 @@ def build_net(arch: str, **kwargs: Any) -> nn.Module:
         **kwargs: constructor keywords; unknown ones are rejected with a suggestion.
     """
     factory = _factory(arch)
+    check_kwargs(f"architecture '{arch}'", factory, kwargs)
+    return factory(**kwargs)
+
+
+def check_kwargs(what: str, factory: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """Reject a keyword that ``factory`` does not take, naming the closest one it does."""
     allowed = set(inspect.signature(factory).parameters)
     for key in kwargs:
         if key not in allowed:
             raise TypeError(
-                f"architecture '{arch}' has no option '{key}'{did_you_mean(key, allowed)}; "
+                f"{what} has no option '{key}'{did_you_mean(key, allowed)}; "
                 f"options: {', '.join(sorted(allowed)) or 'none'}"
             )
-    return factory(**kwargs)
 
 
 def _factory(arch: str) -> Callable[..., nn.Module]:
