@@ -34,10 +34,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a training checkpoint written by :func:`save_checkpoint`."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file; re-raised with the path
-        raise CheckpointError(f"{path}: not a readable training checkpoint ({exc})") from exc
+    state = _load_any(path)
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError(f"{path}: not a cutkit training checkpoint (no model/epoch entries)")
     return state
