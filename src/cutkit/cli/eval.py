@@ -22,6 +22,7 @@ import numpy as np
 
 from cutkit import options as opt
 from cutkit.cli.main import CliError
+from cutkit.io.paths import increment_path
 
 if TYPE_CHECKING:
     from cutkit.data.pairs import Pair
@@ -83,16 +84,6 @@ def run_name(model: str, data: str) -> str:
     data_path = Path(data).resolve()
     data_name = data_path.stem if data_path.is_file() else data_path.name
     return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model_name}-{data_name}")
-
-
-def increment_path(path: Path) -> Path:
-    """``path`` if it does not exist, else ``path2``, ``path3``, … (as ultralytics numbers its runs)."""
-    if not path.exists():
-        return path
-    n = 2
-    while path.with_name(f"{path.name}{n}").exists():
-        n += 1
-    return path.with_name(f"{path.name}{n}")
 
 
 def evaluate(

@@ -32,3 +32,13 @@ def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
                 raise FileNotFoundError(f"{item}: no file matches this pattern")
             found += [(m, m.parent) for m in matches]
     return found
+
+
+def increment_path(path: Path) -> Path:
+    """``path`` if it does not exist, else ``path2``, ``path3``, … (as ultralytics numbers its runs)."""
+    if not path.exists():
+        return path
+    n = 2
+    while path.with_name(f"{path.name}{n}").exists():
+        n += 1
+    return path.with_name(f"{path.name}{n}")

@@ -16,7 +16,6 @@ MATLAB toolboxes the papers report with), so numbers are comparable with publish
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import cv2
@@ -346,18 +345,12 @@ class SalientMetrics:
 
 def plot_pr_curve(precision: np.ndarray, recall: np.ndarray, path: Path, label: str) -> None:
     """Draw the precision-recall curve and write it as a PNG to ``path`` (atomically)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from cutkit._util.figures import new_figure, save_png
 
-    from cutkit.io.image import write_atomic
-
-    fig = Figure(figsize=(5, 5), dpi=100)
-    FigureCanvasAgg(fig)  # an Agg canvas of its own: no pyplot, no global backend state
+    fig = new_figure(figsize=(5, 5), dpi=100)
     ax = fig.add_subplot()
     ax.plot(recall, precision, label=label, linewidth=1.5)
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01), title="precision-recall")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    write_atomic(Path(path), buf.getvalue())
+    save_png(fig, path, bbox_inches="tight")

@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cutkit.io.image import write_atomic
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    _pyplot().close(fig)
-    write_atomic(path, buf.getvalue())
-    return path
+from cutkit._util.figures import new_figure, save_png
 
 
 def plot_curves(rows: Sequence[dict[str, float]], path: Path) -> Path:
     """One panel per logged quantity (``train/*`` losses, ``val/*`` metrics, ``lr``) against the epoch."""
-    plt = _pyplot()
     keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("epoch", "time")))
     cols = min(4, max(1, len(keys)))
     nrows = max(1, -(-len(keys) // cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.6 * nrows), squeeze=False)
+    fig = new_figure(figsize=(3.2 * cols, 2.6 * nrows), dpi=100)
+    axes = fig.subplots(nrows, cols, squeeze=False)
     for ax, key in zip(axes.flat, keys, strict=False):
         xs = [r["epoch"] for r in rows if key in r]
         ax.plot(xs, [r[key] for r in rows if key in r], marker="o", markersize=3)
@@ -43,16 +25,16 @@ def plot_curves(rows: Sequence[dict[str, float]], path: Path) -> Path:
     for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def prediction_grid(
     images: Sequence[np.ndarray], truths: Sequence[np.ndarray], preds: Sequence[np.ndarray], path: Path
 ) -> Path:
     """Rows of (image, ground truth, prediction); images uint8 HxWx3, maps float HxW in [0, 1]."""
-    plt = _pyplot()
     n = len(images)
-    fig, axes = plt.subplots(n, 3, figsize=(6, 2 * n), squeeze=False)
+    fig = new_figure(figsize=(6, 2 * n), dpi=100)
+    axes = fig.subplots(n, 3, squeeze=False)
     for row, (img, gt, pr) in enumerate(zip(images, truths, preds, strict=True)):
         for ax, (title, data) in zip(
             axes[row], (("image", img), ("truth", gt), ("prediction", pr)), strict=True
@@ -63,4 +45,4 @@ def prediction_grid(
             ax.set_title(title if row == 0 else "", fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from cutkit.io.image import write_atomic
+from cutkit.io.paths import increment_path
 
 
 def new_run_dir(project: str | Path, task: str, name: str | None, *, exist_ok: bool) -> Path:
     """``project/task/name``, or ``train``, ``train2``, ... when no name is given or the name is taken."""
-    base = Path(project) / task
-    stem = name or "train"
-    path = base / stem
-    if exist_ok or not path.exists():
-        return path
-    n = 2
-    while (base / f"{stem}{n}").exists():
-        n += 1
-    return base / f"{stem}{n}"
+    path = Path(project) / task / (name or "train")
+    return path if exist_ok else increment_path(path)
 
 
 def find_run(spec: str, project: str | Path, task: str) -> Path:
@@ -36,9 +32,7 @@ def find_run(spec: str, project: str | Path, task: str) -> Path:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, (json.dumps(data, indent=2, default=str) + "\n").encode())
 
 
 class MetricsLog:
@@ -60,12 +54,11 @@ class MetricsLog:
     def add(self, row: dict[str, float]) -> None:
         self.rows.append(row)
         keys = list(dict.fromkeys(k for r in self.rows for k in r))
-        tmp = self.path.with_name(".metrics.csv.tmp")
-        with tmp.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(tmp, self.path)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_atomic(self.path, buf.getvalue().encode())
         if self._tb is not None:
             for key, value in row.items():
                 if key != "epoch":

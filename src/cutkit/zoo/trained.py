@@ -8,7 +8,6 @@ preprocessing, so inference needs nothing from the training run.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,9 @@ def save_trained(
     description: str,
 ) -> Path:
     """Write ``net``'s weights and its spec into ``out_dir``; returns the weights path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from cutkit.io.image import write_atomic
 
     spec = ModelSpec(
         name=name, arch=arch, arch_kwargs=arch_kwargs, input_size=(input_size, input_size),
@@ -41,14 +42,9 @@ def save_trained(
         weights=WeightsFile(filename=WEIGHTS_NAME), licence="that of the training data",
         description=description, size_multiple=32,
     )  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / WEIGHTS_NAME
-    tmp = out_dir / f".{WEIGHTS_NAME}.tmp"
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp))
-    os.replace(tmp, weights)
-    spec_tmp = out_dir / f".{SPEC_NAME}.tmp"
-    spec_tmp.write_text(json.dumps(json.loads(spec_to_json(spec)), indent=2) + "\n")
-    os.replace(spec_tmp, out_dir / SPEC_NAME)
+    write_atomic(weights, save({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}))
+    write_atomic(out_dir / SPEC_NAME, (json.dumps(json.loads(spec_to_json(spec)), indent=2) + "\n").encode())
     return weights
 
 
