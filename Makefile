@@ -13,11 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[all]"
 	touch $(STAMP)
 
-# Until cutkit ships its own default model, a development checkout runs the demo with the real SINet
-# portrait weights from ../shared when they are there; elsewhere the zoo's default model is used.
-SINET := ../shared/weights/sinet/SINet.pth
-DEMO_ARGS ?= $(if $(wildcard $(SINET)),--model sinet --weights $(SINET))
-
+# The default model ships inside the package: the demo runs offline on a fresh machine.
 demo: install
 	$(BIN)/python -m cutkit.demo $(DEMO_ARGS)
 
@@ -25,8 +21,8 @@ test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 bench: install
 	$(BIN)/python benchmarks/remove_speed.py

@@ -28,9 +28,11 @@ def test_spec_is_complete(spec: ModelSpec) -> None:
     assert all(s > 0 for s in spec.std)
     assert spec.channel_order in ("RGB", "BGR")
     assert spec.activation in ("identity", "sigmoid", "softmax")
-    assert spec.weights.filename and spec.weights.urls
+    # A bundled file ships in the package (tests/zoo/test_bundled.py checks its sha256); others download.
+    assert spec.weights.filename and (spec.weights.urls or spec.weights.bundled)
     assert all(url.startswith("https://") for url in spec.weights.urls)
     assert spec.weights.sha256 or spec.weights.md5
+    assert not spec.weights.bundled or (spec.weights.sha256 and spec.weights.size)
     if spec.weights.sha256:
         assert re.fullmatch(r"[0-9a-f]{64}", spec.weights.sha256)
     if spec.weights.md5:

@@ -41,6 +41,27 @@ def _u2(name: str, arch: str, weights: WeightsFile, description: str, task: str 
 
 
 _TORCH_MODELS: tuple[ModelSpec, ...] = (
+    # cutkit's own model: trained on DUTS-TR with `cutkit train salient`, shipped inside the package.
+    # docs/models/cutnet-duts.md has its training commands, curves and DUTS-TE/ECSSD numbers.
+    ModelSpec(
+        name="cutnet-duts",
+        arch="cutnet",
+        input_size=(320, 320),
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        output=(0,),
+        activation="sigmoid",
+        licence="Apache-2.0",
+        task="general",
+        size_multiple=32,
+        description="cutkit's own salient-object model (CutNet, 1.9 M parameters), bundled: works offline",
+        weights=WeightsFile(
+            filename="cutnet-duts.safetensors",
+            bundled=True,
+            size=3941746,
+            sha256="04ba5779fcd2b38e4b08a5ba9fbd085e2e193e95d2203e45462283ccce149c89",
+        ),
+    ),
     _u2(
         "u2net",
         "u2net",
@@ -291,5 +312,5 @@ _REMBG_MODELS: tuple[ModelSpec, ...] = (
 
 MODELS: dict[str, ModelSpec] = {m.name: m for m in _TORCH_MODELS + _REMBG_MODELS}
 
-# The best general model in the zoo until cutkit ships its own (a later release).
-DEFAULT_MODEL = "isnet-general-use"
+# cutkit's own bundled model: `cutkit remove` works offline on a fresh install.
+DEFAULT_MODEL = "cutnet-duts"

@@ -18,6 +18,8 @@ class WeightsFile:
         sha256: hex digest to verify (preferred).
         md5: hex digest to verify where only an md5 is published.
         size: size in bytes where known (shown in listings, checked after download).
+        bundled: the file ships inside the package (``cutkit/zoo/bundled/``): found without a cache or a
+            download, so the model works offline on a fresh install.
     """
 
     filename: str
@@ -25,6 +27,7 @@ class WeightsFile:
     sha256: str | None = None
     md5: str | None = None
     size: int | None = None
+    bundled: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -76,15 +76,36 @@ def file_digest(path: str | Path, algo: str = "sha256", *, chunk: int = 1 << 20)
     return digest.hexdigest()
 
 
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+
+
+def bundled_path(wf: WeightsFile) -> Path:
+    """Where a weight file that ships inside the package lives.
+
+    Raises:
+        WeightsNotFound: the file is not there (a broken or partial installation: reinstalling fixes it).
+    """
+    path = BUNDLED_DIR / wf.filename
+    if not path.is_file():
+        raise WeightsNotFound(
+            f"{path}: the weights bundled with cutkit are missing from this installation; reinstall cutkit"
+        )
+    _check_cached_size(path, wf.size)
+    return path
+
+
 def find_local(wf: WeightsFile, extra_dirs: Sequence[Path] = ()) -> Path | None:
-    """The weight file in the cache or in one of ``extra_dirs`` (searched in that order), else None.
+    """The weight file in the package (if bundled), else in the cache or one of ``extra_dirs``, else None.
 
     Only the size is checked (where the registry knows it): hashing a 176 MB file on every load is too slow,
     and a complete file reached its final name only after its digest was verified.
 
     Raises:
         ChecksumError: a file of that name exists but has the wrong size (truncated or another version).
+        WeightsNotFound: a bundled file is missing from the installation.
     """
+    if wf.bundled:
+        return bundled_path(wf)
     for folder in (cache_dir(), *extra_dirs):
         path = Path(folder).expanduser() / wf.filename
         if path.is_file():
