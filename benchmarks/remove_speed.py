@@ -8,8 +8,13 @@ virtual environment (``benchmarks/.rembg-venv``, created on first use).
 Speed does not depend on weight values, so the weights are made from the architecture with
 ``torch.manual_seed(0)``: the official checkpoints cannot be downloaded here.
 
+``--default-vs-u2netp`` measures instead the default model (its real bundled weights) against U²-Netp's
+architecture, network only and end to end through cutkit's normal removal path, and writes its own section
+with the verdict of issue #4 (end-to-end CPU latency no higher than U²-Netp's).
+
     python benchmarks/remove_speed.py                  # full run, writes docs/benchmarks.md
     python benchmarks/remove_speed.py --quick --models u2netp --no-rembg
+    python benchmarks/remove_speed.py --default-vs-u2netp
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ MODELS = ("u2netp", "isnet-general-use")
 E2E_MODEL = "u2netp"
 THREADS = 2
 SECTION = "## Removal speed (`benchmarks/remove_speed.py`)"
+BASELINE = "u2netp"  # the architecture issue #4 holds the default model's end-to-end latency against
+DEFAULT_SECTION = "## Default model vs U²-Netp (`benchmarks/remove_speed.py --default-vs-u2netp`)"
+SEEDED = (
+    "Weights are made from each architecture with `torch.manual_seed(0)`: speed does not depend on the "
+    "weight values, and the official checkpoints cannot be downloaded here."
+)
 REMBG_VENV = ROOT / "benchmarks" / ".rembg-venv"
 REMBG_PIP = ("rembg", "onnxruntime")
 # (warm-up runs, timed runs) per (input side ≥ 1024, batch > 1): IS-Net at 1024² batch 8 takes tens of
@@ -73,9 +84,20 @@ class Row:
         return self.gflop * self.images_per_s
 
 
+@dataclass(frozen=True, kw_only=True)
+class Contestant:
+    """What one end-to-end process runs: a :func:`worker` tool, its interpreter, model and weights."""
+
+    label: str
+    python: Path
+    tool: str  # "cutkit" (cutkit.Remover) or "rembg"
+    model: str  # a zoo name or an .onnx path
+    weights: Path | None = None  # None: the model's own (as `cutkit remove` finds them)
+
+
 @dataclass
 class EndToEnd:
-    """One tool's end-to-end rounds (the JSON of :func:`worker`, one per fresh process)."""
+    """One contestant's end-to-end rounds (the JSON of :func:`worker`, one per fresh process)."""
 
     tool: str
     rounds: list[dict[str, Any]]
@@ -92,8 +114,18 @@ class EndToEnd:
         return 1000 * self.median("seconds")
 
     @property
-    def ort_ms_per_image(self) -> float:
-        return 1000 * self.median("ort_seconds")
+    def net_ms_per_image(self) -> float:
+        return 1000 * self.median("net_seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """What one mode measured, ready for :func:`section`."""
+
+    title: str  # the section's heading
+    weights: str  # where the weights came from, one or two sentences
+    rows: list[Row]
+    after: list[str]  # paragraphs after the network table (empty ones are skipped)
 
 
 # --------------------------------------------------------------------------------------------- setup
@@ -102,7 +134,12 @@ class EndToEnd:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer timed runs (a smoke run, noisier numbers)")
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models to time")
+    p.add_argument(
+        "--default-vs-u2netp",
+        action="store_true",
+        help="instead: the default model against U²-Netp's architecture (issue #4), in its own section",
+    )
+    p.add_argument("--models", nargs="+", choices=MODELS, help="models to time (default: all)")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="Markdown file to write")
     p.add_argument("--no-rembg", action="store_true", help="skip the end-to-end comparison with rembg")
     p.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "_work", help="scratch folder")
@@ -110,9 +147,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--photos", type=int, default=8, help="photos to write (4 samples, landscape then portrait)"
     )
     p.add_argument("--worker", choices=("cutkit", "rembg"), help=argparse.SUPPRESS)
-    p.add_argument("--onnx", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--worker-model", help=argparse.SUPPRESS)
+    p.add_argument("--worker-weights", help=argparse.SUPPRESS)
     p.add_argument("inputs", nargs="*", type=Path, help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.default_vs_u2netp and (args.models or args.no_rembg):
+        p.error("--default-vs-u2netp times its own two models and no rembg: drop --models / --no-rembg")
+    args.models = args.models or list(MODELS)
+    return args
 
 
 def machine() -> dict[str, str]:
@@ -202,6 +244,14 @@ def make_weights(name: str, folder: Path) -> Path:
     path = folder / f"{name}.pth"
     torch.save(build_net(spec.arch, **spec.arch_kwargs).state_dict(), path)
     return path
+
+
+def model_weights(name: str) -> Path:
+    """The real weight file of ``name`` (bundled, cached or downloaded), as `cutkit remove` finds it."""
+    from cutkit.zoo.registry import get_spec
+    from cutkit.zoo.weights import resolve_weights
+
+    return resolve_weights(get_spec(name).weights, progress=False)
 
 
 def make_onnx(name: str, weights: Path, calib: Path, folder: Path) -> dict[str, Path]:
@@ -306,85 +356,91 @@ def network_rows(
 # ---------------------------------------------------------------------------------- end-to-end rows
 
 
-def worker(tool: str, onnx: Path, photos: list[Path], out_dir: Path) -> None:
+def worker(tool: str, model: str, weights: str | None, photos: list[Path], out_dir: Path) -> None:
     """In a fresh process: load a session, then photo file → cutout PNG file per photo; prints JSON."""
     start = time.perf_counter()
-    remove, ort_session = _cutkit_remove(onnx) if tool == "cutkit" else _rembg_remove(onnx)
+    remove, network, call = _cutkit_remove(model, weights) if tool == "cutkit" else _rembg_remove(model)
     load_s = time.perf_counter() - start
-    ort_seconds = _time_ort_runs(ort_session)
+    net_seconds = _time_calls(network, call)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     remove(photos[0].read_bytes())  # first call: lazy allocations; timed apart
     first_s = time.perf_counter() - start
-    ort_seconds.clear()
+    net_seconds.clear()
     seconds = []
     for path in photos:
         start = time.perf_counter()
         (out_dir / f"{path.stem}.png").write_bytes(remove(path.read_bytes()))
         seconds.append(time.perf_counter() - start)
-    print(json.dumps({"load_s": load_s, "first_s": first_s, "seconds": seconds, "ort_seconds": ort_seconds}))
+    print(json.dumps({"load_s": load_s, "first_s": first_s, "seconds": seconds, "net_seconds": net_seconds}))
 
 
-def _time_ort_runs(session: Any) -> list[float]:
-    """Record the seconds of each ``session.run`` call, to split network time from the rest."""
+def _time_calls(owner: Any, name: str) -> list[float]:
+    """Record the seconds of each ``owner.name`` call (the network), to split network time from the rest."""
     seconds: list[float] = []
-    run = session.run
+    call = getattr(owner, name)
 
-    def timed_run(*args: Any, **kwargs: Any) -> Any:
+    def timed_call(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
-        out = run(*args, **kwargs)
+        out = call(*args, **kwargs)
         seconds.append(time.perf_counter() - start)
         return out
 
-    session.run = timed_run
+    setattr(owner, name, timed_call)
     return seconds
 
 
-def _cutkit_remove(onnx: Path) -> tuple[Callable[[bytes], bytes], Any]:
+def _cutkit_remove(model: str, weights: str | None) -> tuple[Callable[[bytes], bytes], Any, str]:
     import cutkit
 
-    remover = cutkit.Remover(model=str(onnx), device="cpu", threads=THREADS)
-    return remover.remove, remover.session.engine.session  # bytes in → PNG bytes out
+    remover = cutkit.Remover(model=model, weights=weights, device="cpu", threads=THREADS)
+    engine = remover.session.engine
+    # The network alone: ONNX Runtime's own run (as timed for rembg), else the torch engine's predict.
+    network = (engine.session, "run") if engine.name == "onnx" else (engine, "predict")
+    return remover.remove, *network  # bytes in → PNG bytes out
 
 
-def _rembg_remove(onnx: Path) -> tuple[Callable[[bytes], bytes], Any]:
+def _rembg_remove(onnx: str) -> tuple[Callable[[bytes], bytes], Any, str]:
     import onnxruntime as ort
     from rembg import new_session, remove
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = THREADS  # as cutkit's threads=2; rembg's own default is all cores
-    session = new_session("u2net_custom", sess_opts=opts, model_path=str(onnx))
-    return (lambda data: remove(data, session=session)), session.inner_session
+    session = new_session("u2net_custom", sess_opts=opts, model_path=onnx)
+    return (lambda data: remove(data, session=session)), session.inner_session, "run"
 
 
-def run_worker(python: Path, tool: str, onnx: Path, photos: list[Path], out_dir: Path) -> dict[str, Any]:
-    """Run :func:`worker` with ``python`` in a fresh process; its JSON result."""
-    env = {**os.environ, "U2NET_HOME": str(onnx.parent)}  # rembg accepts model files under its home only
+def run_worker(c: Contestant, photos: list[Path], out_dir: Path) -> dict[str, Any]:
+    """Run :func:`worker` for ``c`` in a fresh process; its JSON result."""
+    # rembg accepts model files under its home only.
+    env = {**os.environ, "U2NET_HOME": str(Path(c.model).parent)} if c.tool == "rembg" else None
     cmd = [
-        str(python),
+        str(c.python),
         __file__,
         "--worker",
-        tool,
-        "--onnx",
-        str(onnx),
+        c.tool,
+        "--worker-model",
+        c.model,
+        *(["--worker-weights", str(c.weights)] if c.weights else []),
         "--work",
         str(out_dir),
         *map(str, photos),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     if done.returncode:
-        raise RuntimeError(f"{tool} worker failed:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"{c.label} worker failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cli_seconds(onnx: Path, photos: list[Path], out_dir: Path) -> float:
+def cli_seconds(c: Contestant, photos: list[Path], out_dir: Path) -> float:
     """Wall seconds of one ``cutkit remove`` process over ``photos`` (startup and model load included)."""
     cmd = [
         str(Path(sys.executable).parent / "cutkit"),
         "remove",
         *map(str, photos),
         "--model",
-        str(onnx),
+        c.model,
+        *(["--weights", str(c.weights)] if c.weights else []),
         "-o",
         str(out_dir),
         "--device",
@@ -427,17 +483,16 @@ def alpha_agreement(a_dir: Path, b_dir: Path) -> tuple[float, float]:
     return statistics.mean(diffs), statistics.mean(rs)
 
 
-def end_to_end_runs(
-    onnx: Path, photos: list[Path], work: Path, rounds: int, rembg: Path | None
+def race(
+    contestants: Sequence[Contestant], photos: list[Path], work: Path, rounds: int
 ) -> dict[str, EndToEnd]:
-    """Alternate cutkit and rembg processes for ``rounds`` rounds (so both see the same machine load)."""
-    tools = {"cutkit": Path(sys.executable), **({"rembg": rembg} if rembg else {})}
-    runs = {tool: EndToEnd(tool, [], work / f"out-{tool}") for tool in tools}
+    """Alternate the contestants' processes for ``rounds`` rounds (so all see the same machine load)."""
+    runs = {c.label: EndToEnd(c.label, [], work / f"out-{c.label}") for c in contestants}
     for i in range(rounds):
-        for tool, python in tools.items():
-            runs[tool].rounds.append(run_worker(python, tool, onnx, photos, runs[tool].out_dir))
-            ms = 1000 * statistics.mean(runs[tool].rounds[-1]["seconds"])
-            log(f"end to end, round {i + 1}: {tool} {ms:.1f} ms/photo")
+        for c in contestants:
+            runs[c.label].rounds.append(run_worker(c, photos, runs[c.label].out_dir))
+            ms = 1000 * statistics.mean(runs[c.label].rounds[-1]["seconds"])
+            log(f"end to end, round {i + 1}: {c.label} {ms:.1f} ms/photo")
     return runs
 
 
@@ -455,10 +510,15 @@ def network_table(rows: list[Row]) -> str:
         speedup = eager[(r.model, r.batch)] / r.ms_per_image
         lines.append(
             f"| {r.model} | {r.size}² | {r.variant} | {r.batch} | {r.ms_per_image:.0f} | "
-            f"{r.best_ms_per_image:.0f} | {r.images_per_s:.2f} | {speedup:.2f}× | {r.gflop_per_s:.0f} | "
+            f"{r.best_ms_per_image:.0f} | {r.images_per_s:.2f} | {speedup:.2f}× | {gflop(r.gflop_per_s)} | "
             f"{len(r.seconds)} | {r.elsewhere:.2f} |"
         )
     return "\n".join(lines)
+
+
+def gflop(amount: float) -> str:
+    """A GFLOP count or rate: whole numbers from 10 up, two significant digits below (CutNet's ~1 GFLOP)."""
+    return f"{amount:.0f}" if amount >= 10 else f"{amount:.2g}"
 
 
 def goal_line(rows: list[Row]) -> str:
@@ -493,26 +553,37 @@ def _ceiling_note(by: dict[tuple[str, int], Row], key: str) -> str:
     )
 
 
-def e2e_table(runs: dict[str, EndToEnd], cli: float, photos: int) -> str:
+def e2e_table(
+    runs: dict[str, EndToEnd],
+    cli: dict[str, float],
+    photos: int,
+    *,
+    who: str = "tool",
+    net: str = "`session.run`",
+) -> str:
+    """The end-to-end table: a row per contestant, then one per ``cli`` entry (command → wall seconds)."""
     lines = [
-        "| tool | import + session load (s) | first call (s) | ms / photo | of which `session.run` (ms) "
+        f"| {who} | import + session load (s) | first call (s) | ms / photo | of which {net} (ms) "
         "| rest: decode, resize, post-process, encode, write (ms) | photos / s |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for e in runs.values():
         lines.append(
             f"| {e.tool} | {e.median('load_s'):.2f} | {e.median('first_s'):.2f} | "
-            f"{e.ms_per_image:.0f} | {e.ort_ms_per_image:.0f} | "
-            f"{e.ms_per_image - e.ort_ms_per_image:.0f} | {1000 / e.ms_per_image:.2f} |"
+            f"{e.ms_per_image:.0f} | {e.net_ms_per_image:.0f} | "
+            f"{e.ms_per_image - e.net_ms_per_image:.0f} | {1000 / e.ms_per_image:.2f} |"
         )
-    lines.append(
-        f"| `cutkit remove` CLI, one whole process (startup + load + {photos} photos) | – | – | "
-        f"{1000 * cli / photos:.0f} | – | – | {photos / cli:.2f} |"
-    )
+    for command, seconds in cli.items():
+        lines.append(
+            f"| {command} CLI, one whole process (startup + load + {photos} photos) | – | – | "
+            f"{1000 * seconds / photos:.0f} | – | – | {photos / seconds:.2f} |"
+        )
     return "\n".join(lines)
 
 
-def e2e_text(runs: dict[str, EndToEnd], cli: float, photos: int, rembg_note: str, elsewhere: float) -> str:
+def e2e_text(
+    runs: dict[str, EndToEnd], cli: dict[str, float], photos: int, rembg_note: str, elsewhere: float
+) -> str:
     text = [
         "### End to end (photo file in → cutout PNG file out)",
         "",
@@ -538,8 +609,8 @@ def e2e_text(runs: dict[str, EndToEnd], cli: float, photos: int, rembg_note: str
             "",
             f"cutkit is **{rem.ms_per_image / cut.ms_per_image:.2f}×** as fast as rembg end to end "
             f"({cut.ms_per_image:.0f} vs {rem.ms_per_image:.0f} ms per photo); outside the network, "
-            f"{cut.ms_per_image - cut.ort_ms_per_image:.0f} vs "
-            f"{rem.ms_per_image - rem.ort_ms_per_image:.0f} ms per photo.",
+            f"{cut.ms_per_image - cut.net_ms_per_image:.0f} vs "
+            f"{rem.ms_per_image - rem.net_ms_per_image:.0f} ms per photo.",
             "",
             f"Sanity check, same photos and ONNX file: mean |alpha cutkit − alpha rembg| = {mad:.3f} "
             f"(0–1 scale), Pearson r = {r:.3f}. They differ by design: rembg min-max stretches each "
@@ -551,43 +622,88 @@ def e2e_text(runs: dict[str, EndToEnd], cli: float, photos: int, rembg_note: str
     return "\n".join(text)
 
 
-def section(info: dict[str, str], command: str, rows: list[Row], e2e: str) -> str:
-    text = [
-        SECTION,
-        "",
+def default_e2e_text(runs: dict[str, EndToEnd], cli: dict[str, float], photos: int, elsewhere: float) -> str:
+    """The end-to-end sub-section of ``--default-vs-u2netp``, ending with issue #4's verdict."""
+    default = next(label for label in runs if label != BASELINE)
+    return "\n".join(
+        [
+            "### End to end (photo file in → cutout PNG file out)",
+            "",
+            f"{photos} JPEG photos of 1024×768 and 768×1024 through cutkit's normal removal path, the one "
+            "`cutkit remove PHOTO --model NAME` takes: the default engine (torch, channels_last) and default "
+            f'options but `device="cpu"` and `threads={THREADS}`; {default} loads its own weights as '
+            "`cutkit remove` finds them, U²-Netp gets its seed-0 weight file as `weights=`. Each model runs "
+            f"in a fresh process (models alternating, {len(runs[BASELINE].rounds)} round(s); medians over "
+            "rounds): import and load the model (timed apart), one untimed first call, then per photo read "
+            "bytes → `cutkit.Remover(...).remove(data)` → write PNG. Other processes kept "
+            f"{elsewhere:.2f} cores busy meanwhile.",
+            "",
+            e2e_table(runs, cli, photos, who="model", net="`engine.predict`"),
+            "",
+            verdict_line(runs[default], runs[BASELINE]),
+        ]
+    )
+
+
+def verdict_line(default: EndToEnd, baseline: EndToEnd) -> str:
+    """Issue #4: the default model's end-to-end CPU latency no higher than U²-Netp's architecture's."""
+    ratio = default.ms_per_image / baseline.ms_per_image
+    return (
+        f"Goal, end-to-end CPU latency of the default model ({default.tool}) no higher than U²-Netp's "
+        f"architecture: **{'met' if ratio <= 1 else 'not met'}**, {default.ms_per_image:.0f} vs "
+        f"{baseline.ms_per_image:.0f} ms per photo ({default.tool} takes {ratio:.2f}× U²-Netp's time, "
+        f"{1 / ratio:.2f}× as fast)."
+    )
+
+
+def measured_line(info: dict[str, str]) -> str:
+    """The machine the numbers come from, and how busy other processes kept it."""
+    return (
         f"Measured {dt.date.today().isoformat()} on {info['cpu']} ({info['isa']}), {info['cores']} cores, "
         f"torch {info['torch']}, onnxruntime {info['onnxruntime']}, Python {info['python']}; "
         f"{THREADS} threads for torch and ONNX Runtime. The machine is shared: other processes kept "
         f"{info['elsewhere']} of its {info['cores']} cores busy on average during the run (load average "
-        f"1/5/15 min: {info['load']} before, {info['load_after']} after).",
+        f"1/5/15 min: {info['load']} before, {info['load_after']} after)."
+    )
+
+
+def method_note(rows: list[Row]) -> str:
+    """How the network rows were measured, and what their columns mean."""
+    return (
+        "int8 is ONNX Runtime's static QDQ quantization (per-channel int8 weights, uint8 activations) "
+        "calibrated on 4 photos. The variants take turns run by run, so load from elsewhere hits them alike. "
+        "*conv GFLOP/s* is the convolutions' arithmetic per image (2 × multiply-adds: "
+        + ", ".join(sorted({f"{r.model} {gflop(r.gflop)} GFLOP at {r.size}²" for r in rows}))
+        + ") divided by the time (integer operations for int8): how close an engine comes to what the cores "
+        "can compute. *cores busy elsewhere*: CPU time that other processes took while that block of rows "
+        "was measured."
+    )
+
+
+def section(info: dict[str, str], command: str, report: Report) -> str:
+    text = [
+        report.title,
+        "",
+        measured_line(info),
         "",
         f"```\n{command}\n```",
         "",
-        "Weights are made from each architecture with `torch.manual_seed(0)`: speed does not depend on "
-        "the weight values, and the official checkpoints cannot be downloaded here. int8 is ONNX "
-        "Runtime's static QDQ quantization (per-channel int8 weights, uint8 activations) calibrated on 4 "
-        "photos. The variants take turns run by run, so load from elsewhere hits them alike. "
-        "*conv GFLOP/s* is the convolutions' arithmetic per image (2 × multiply-adds: "
-        + ", ".join(sorted({f"{r.model} {r.gflop:.0f} GFLOP at {r.size}²" for r in rows}))
-        + ") divided by the time (integer operations for int8): how close an engine comes to what the cores "
-        "can compute. *cores busy "
-        "elsewhere*: CPU time that other processes took while that block of rows was measured.",
+        f"{report.weights} {method_note(report.rows)}",
         "",
         "### Network only (`engine.predict` on a preprocessed batch)",
         "",
-        network_table(rows),
-        "",
-        goal_line(rows),
+        network_table(report.rows),
         "",
     ]
-    return "\n".join(text + ([e2e, ""] if e2e else []))
+    return "\n".join(text + [line for paragraph in report.after if paragraph for line in (paragraph, "")])
 
 
 def write_section(path: Path, text: str) -> None:
-    """Replace this benchmark's section in ``path`` (or append it), leaving other sections alone."""
+    """Replace the section headed by ``text``'s first line in ``path`` (or append it); others stay."""
+    title = text.split("\n", 1)[0].strip()
     old = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = old.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == SECTION), None)
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == title), None)
     if start is None:
         new = old.rstrip("\n") + "\n\n" + text
     else:
@@ -605,10 +721,10 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------------------------- main
 
 
-def prepare(name: str, work: Path, calib: Path) -> tuple[Path, dict[str, Path]]:
-    """Seed-0 weights, their fp32 ONNX export and its int8 quantization."""
+def prepare(name: str, work: Path, calib: Path, weights: Path | None = None) -> tuple[Path, dict[str, Path]]:
+    """The weights (seed-0 ones unless given), their fp32 ONNX export and its int8 quantization."""
     start = time.perf_counter()
-    weights = make_weights(name, work)
+    weights = weights or make_weights(name, work)
     onnx = make_onnx(name, weights, calib, work)
     log(f"{name}: weights, ONNX export and int8 quantization in {time.perf_counter() - start:.0f} s")
     return weights, onnx
@@ -627,10 +743,60 @@ def write_inputs(work: Path, count: int) -> tuple[list[Path], Path]:
 def end_to_end(onnx: Path, photos: list[Path], work: Path, quick: bool, with_rembg: bool) -> str:
     """The end-to-end sub-section: cutkit (API loop, and the CLI) vs rembg."""
     python, note = rembg_python() if with_rembg else (None, "")
+    cutkit = Contestant(label="cutkit", python=Path(sys.executable), tool="cutkit", model=str(onnx))
+    rembg = [Contestant(label="rembg", python=python, tool="rembg", model=str(onnx))] if python else []
     clock = cpu_clock()
-    runs = end_to_end_runs(onnx, photos, work, 1 if quick else 3, python)
-    cli = cli_seconds(onnx, photos, work / "out-cli")
+    runs = race([cutkit, *rembg], photos, work, 1 if quick else 3)
+    cli = {"`cutkit remove`": cli_seconds(cutkit, photos, work / "out-cli")}
     return e2e_text(runs, cli, len(photos), note, cores_used_elsewhere(clock))
+
+
+def engines_and_rembg(args: argparse.Namespace, photos: list[Path], calib: Path) -> Report:
+    """The plain run: every engine variant of ``args.models``, then cutkit vs rembg end to end."""
+    rows, onnx = [], {}
+    for name in args.models:
+        weights, onnx[name] = prepare(name, args.work, calib)
+        rows += network_rows(name, engine_factories(name, weights, onnx[name]), photos, args.quick)
+    e2e = ""
+    if E2E_MODEL in args.models:
+        e2e = end_to_end(onnx[E2E_MODEL]["fp32"], photos, args.work, args.quick, not args.no_rembg)
+    return Report(title=SECTION, weights=SEEDED, rows=rows, after=[goal_line(rows), e2e])
+
+
+def default_vs_u2netp(args: argparse.Namespace, photos: list[Path], calib: Path) -> Report:
+    """Issue #4: the default model (its real weights) against U²-Netp's architecture (seed-0 weights)."""
+    from cutkit.zoo import default_model
+
+    default = default_model()
+    real = model_weights(default)
+    rows, contestants = [], []
+    for name, given in ((BASELINE, None), (default, real)):
+        weights, onnx = prepare(name, args.work, calib, given)
+        rows += network_rows(name, engine_factories(name, weights, onnx), photos, args.quick)
+        # The default model is left to find its own weights, as `cutkit remove --model NAME` does.
+        explicit = None if given else weights
+        contestants.append(
+            Contestant(label=name, python=Path(sys.executable), tool="cutkit", model=name, weights=explicit)
+        )
+    return Report(
+        title=DEFAULT_SECTION,
+        weights=f"{default}, the default model, runs its own trained weights (`{real.name}`); U²-Netp's are "
+        "made from its architecture with `torch.manual_seed(0)`: speed does not depend on the weight values, "
+        "and the official checkpoint cannot be downloaded here.",
+        rows=rows,
+        after=[default_end_to_end(contestants, photos, args.work, args.quick)],
+    )
+
+
+def default_end_to_end(contestants: list[Contestant], photos: list[Path], work: Path, quick: bool) -> str:
+    """The end-to-end sub-section of ``--default-vs-u2netp``: each model's API loop and its CLI process."""
+    clock = cpu_clock()
+    runs = race(contestants, photos, work, 1 if quick else 3)
+    cli = {
+        f"`cutkit remove --model {c.model}`": cli_seconds(c, photos, work / f"out-cli-{c.label}")
+        for c in contestants
+    }
+    return default_e2e_text(runs, cli, len(photos), cores_used_elsewhere(clock))
 
 
 def _interpreter() -> str:
@@ -641,7 +807,7 @@ def _interpreter() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        worker(args.worker, args.onnx, args.inputs, args.work)
+        worker(args.worker, args.worker_model, args.worker_weights, args.inputs, args.work)
         return 0
     import torch
 
@@ -651,15 +817,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     info, clock = machine(), cpu_clock()
     photos, calib = write_inputs(args.work, args.photos)
-    rows, onnx = [], {}
-    for name in args.models:
-        weights, onnx[name] = prepare(name, args.work, calib)
-        rows += network_rows(name, engine_factories(name, weights, onnx[name]), photos, args.quick)
-    e2e = ""
-    if E2E_MODEL in args.models:
-        e2e = end_to_end(onnx[E2E_MODEL]["fp32"], photos, args.work, args.quick, not args.no_rembg)
+    measure = default_vs_u2netp if args.default_vs_u2netp else engines_and_rembg
+    report = measure(args, photos, calib)
     info["load_after"], info["elsewhere"] = _load_average(), f"{cores_used_elsewhere(clock):.2f}"
-    text = section(info, command.strip(), rows, e2e)
+    text = section(info, command.strip(), report)
     print(text)
     write_section(args.out, text)
     log(f"wrote {args.out}")
