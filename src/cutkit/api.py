@@ -40,6 +40,7 @@ class Remover:
             device=o.device,
             precision=o.precision,
             threads=o.threads,
+            input_size=o.input_size,
             progress=False,
         )
 

@@ -141,6 +141,15 @@ REMOVE_OPTIONS: tuple[Option, ...] = (
         group="model",
         help="CPU threads for inference (default: all cores)",
     ),
+    Option(
+        name="input_size",
+        parse=int,
+        default=None,
+        minimum=32,
+        maximum=4096,
+        group="model",
+        help="run the network at N×N pixels instead of the model's own size (larger: finer edges, slower)",
+    ),
     Option(name="batch_size", parse=int, default=1, minimum=1, maximum=256, help="images per network call"),
     Option(
         name="mask",

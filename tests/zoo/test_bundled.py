@@ -9,6 +9,7 @@ as below; the floor leaves 0.02 of max F and 0.015 of MAE below and above those.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
 import json
 import urllib.request
@@ -50,6 +51,16 @@ def test_default_model_is_bundled_and_its_file_matches_the_spec() -> None:
     assert SPEC.weights.size < 20 * 1024 * 1024  # the issue's budget for the default model
 
 
+def test_the_wheel_carries_the_bundled_file() -> None:
+    """pyproject's package-data globs match the bundled file (else a wheel install would lack it)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[2]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = setuptools["package-data"]["cutkit"]
+    rel = (weights_mod.BUNDLED_DIR / SPEC.weights.filename).relative_to(root / "src" / "cutkit").as_posix()
+    assert any(fnmatch.fnmatch(rel, pattern) for pattern in globs), (rel, globs)
+
+
 def test_resolves_from_the_package_with_an_empty_cache(offline: Path) -> None:
     path = resolve_weights(SPEC.weights)
     assert path.parent == weights_mod.BUNDLED_DIR
@@ -72,10 +83,8 @@ def test_bundled_file_of_the_wrong_size_is_refused(tmp_path: Path, monkeypatch: 
 
 def test_cli_remove_uses_it_without_any_flag(offline: Path, capsys: pytest.CaptureFixture[str]) -> None:
     photo = offline / "photo.jpg"
-    rgb = np.full((240, 320, 3), (40, 120, 200), np.uint8)  # a red disc on a blue background
+    Image.fromarray(_disc_photo()).save(photo, quality=95)  # a red disc on a blue background
     yy, xx = np.mgrid[:240, :320]
-    rgb[(yy - 120) ** 2 + (xx - 160) ** 2 < 70**2] = (220, 30, 30)
-    Image.fromarray(rgb).save(photo, quality=95)
     assert main(["remove", str(photo), "-o", str(offline / "out"), "--threads", "1"]) == 0
     with Image.open(offline / "out" / "photo.png") as cut:
         alpha = np.asarray(cut.convert("RGBA"))[..., 3].astype(np.float32) / 255
@@ -105,3 +114,31 @@ def test_quality_on_ecssd_mini_stays_above_the_floor(offline: Path) -> None:
     assert summary["images"] == 50 and summary["model"] == SPEC.name
     assert summary["max_f"] >= MAX_F_FLOOR, summary
     assert summary["mae"] <= MAE_CEILING, summary
+
+
+def _disc_photo() -> np.ndarray:
+    rgb = np.full((240, 320, 3), (40, 120, 200), np.uint8)
+    yy, xx = np.mgrid[:240, :320]
+    rgb[(yy - 120) ** 2 + (xx - 160) ** 2 < 70**2] = (220, 30, 30)
+    return rgb
+
+
+def test_input_size_runs_the_network_at_that_size() -> None:
+    import cutkit
+
+    small, large = cutkit.Remover(input_size=128, threads=1), cutkit.Remover(input_size=320, threads=1)
+    assert small.spec.input_size == (128, 128) and large.spec.input_size == (320, 320)
+    a, b = (r.alpha_batch([_disc_photo()])[0].astype(np.float32) / 255 for r in (small, large))
+    assert a.shape == b.shape == (240, 320)
+    assert 0.0 < float(np.abs(a - b).mean()) < 0.1  # the same subject, seen at two resolutions
+
+
+def test_input_size_that_does_not_fit_the_stride_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    import cutkit
+
+    with pytest.raises(ValueError, match=r"input_size 100: .*multiple of 32 \(e\.g\. 96\)"):
+        cutkit.Remover(input_size=100)
+    assert main(["remove", "x.jpg", "--input-size", "100"]) == 2
+    assert "multiple of 32" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not to an ONNX file"):
+        cutkit.Remover(model="u2netp.onnx", input_size=320)

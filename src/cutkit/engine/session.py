@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ def load_session(
     device: str = "auto",
     precision: str = "auto",
     threads: int | None = None,
+    input_size: int | None = None,
     progress: bool = True,
 ) -> Session:
     """Resolve a model name or ONNX path, find its weights and start an engine.
@@ -47,9 +49,12 @@ def load_session(
         KeyError: unknown model name (with the closest match).
         cutkit.zoo.weights.WeightsNotFound: weights absent and not downloadable (says where to put them).
         cutkit.engine.device.DeviceError: CUDA requested but absent.
+        ValueError: ``input_size`` for an ONNX file, or not a multiple of the model's stride.
     """
     name = model or default_model()
     if name.endswith(".onnx"):
+        if input_size is not None:
+            raise ValueError(f"{name}: input_size applies to cutkit's PyTorch models, not to an ONNX file")
         return _onnx_session(name, weights, engine, device, threads, progress)
     trained = None if name in MODELS else find_trained(name)  # a zoo name wins over a folder of that name
     if trained is not None:
@@ -58,6 +63,7 @@ def load_session(
     else:
         spec = get_spec(name)
         path = _resolve(spec, weights, progress)
+    spec = with_input_size(spec, input_size)
     if (engine or "torch") == "torch":
         import torch
 
@@ -73,6 +79,22 @@ def load_session(
 
     onnx_path = exported_onnx(spec, path)
     return Session(spec, OnnxEngine(spec, onnx_path, device=device, threads=threads, raw_outputs=False), path)
+
+
+def with_input_size(spec: ModelSpec, size: int | None) -> ModelSpec:
+    """``spec`` running at ``size``×``size`` (None: unchanged).
+
+    Raises:
+        ValueError: ``size`` is not a multiple of the model's ``size_multiple``.
+    """
+    if size is None or (size, size) == spec.input_size:
+        return spec
+    if size % spec.size_multiple:
+        raise ValueError(
+            f"input_size {size}: model '{spec.name}' needs a multiple of {spec.size_multiple} "
+            f"(e.g. {size // spec.size_multiple * spec.size_multiple or spec.size_multiple})"
+        )
+    return dataclasses.replace(spec, input_size=(size, size))
 
 
 def _onnx_session(
@@ -118,7 +140,7 @@ def exported_onnx(spec: ModelSpec, weights: Path) -> Path:
     from cutkit import __version__
 
     key = hashlib.sha256(
-        f"{__version__}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+        f"{__version__}|{spec.input_size}|{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
     ).hexdigest()[:12]
     out = cache_dir() / "onnx" / f"{spec.name}-{key}.onnx"
     return out if out.is_file() else export_onnx(spec, weights, out)
