@@ -55,7 +55,11 @@ def test_pil_in_pil_out(sinet: dict[str, Any]) -> None:
     out = cutkit.remove(Image.fromarray(_photo()), **sinet)
     assert isinstance(out, Image.Image)
     assert (out.mode, out.size) == ("RGBA", (96, 128))
-    assert np.array_equal(np.asarray(out)[..., :3], _photo())  # colours pass through untouched
+    rgb, alpha = np.asarray(out)[..., :3], np.asarray(out)[..., 3]
+    hard = (alpha == 0) | (alpha == 255)
+    assert np.array_equal(rgb[hard], _photo()[hard])  # colours pass through, but for the soft edges'
+    plain = cutkit.remove(Image.fromarray(_photo()), decontaminate=False, **sinet)
+    assert np.array_equal(np.asarray(plain)[..., :3], _photo())  # ...which are decontaminated by default
 
 
 def test_ndarray_in_ndarray_out(sinet: dict[str, Any]) -> None:
@@ -90,8 +94,11 @@ def test_rembg_keyword_names(sinet: dict[str, Any]) -> None:
     assert cutkit.remove(Image.fromarray(_photo()), only_mask=True, **sinet).mode == "L"
     out = cutkit.remove(_photo(), bgcolor=(0, 0, 255, 255), **sinet)
     assert out.shape == (128, 96, 3)
-    a = cutkit.remove(_photo(), mask=True, **sinet).astype(np.float64)[..., None] / 255
-    expected = _photo() * a + np.array([0, 0, 255]) * (1 - a)  # the photo over pure blue
+    from cutkit.matting.foreground import decontaminate
+
+    alpha = cutkit.remove(_photo(), mask=True, **sinet)
+    a = alpha.astype(np.float64)[..., None] / 255
+    expected = decontaminate(_photo(), alpha) * a + np.array([0, 0, 255]) * (1 - a)  # the subject over blue
     assert np.abs(out - expected).max() <= 1
 
 

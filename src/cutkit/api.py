@@ -10,10 +10,11 @@ import numpy as np
 from PIL import Image
 
 from cutkit import options as opt
+from cutkit.io.icc import rgb_profile, with_profile
 from cutkit.io.image import encode, open_image, to_rgb_array
-from cutkit.pipeline.compose import compose
-from cutkit.pipeline.postprocess import clean_mask, to_alpha
-from cutkit.pipeline.preprocess import to_input
+from cutkit.pipeline.compose import compose_output
+from cutkit.pipeline.postprocess import clean_mask, resize_map, to_alpha
+from cutkit.pipeline.preprocess import place, to_input
 
 if TYPE_CHECKING:
     from cutkit.zoo.spec import ModelSpec
@@ -52,16 +53,18 @@ class Remover:
     def remove(self, data: Any, **overrides: Any) -> Any:
         """Remove the background of one image; returns the same kind as given (see :func:`remove`)."""
         o = self._output_options(overrides)
-        rgb = to_rgb_array(open_image(data))
-        out = compose(rgb, self.alpha_batch([rgb], o)[0], o.bg, mask_only=o.mask)
-        return _same_kind(data, out, o.format)
+        img = open_image(data, max_pixels=o.max_pixels)
+        rgb = to_rgb_array(img)
+        out = with_profile(compose_output(rgb, self.alpha_batch([rgb], o)[0], o), rgb_profile(img))
+        return _same_kind(data, out, o)
 
     def remove_many(self, images: Iterable[Any], **overrides: Any) -> Iterator[Image.Image]:
         """Remove backgrounds of many images, ``batch_size`` at a time; yields PIL images in order."""
         o = self._output_options(overrides)
-        batch: list[np.ndarray] = []
+        batch: list[tuple[np.ndarray, bytes | None]] = []  # each photo with its ICC profile
         for data in images:
-            batch.append(to_rgb_array(open_image(data)))
+            img = open_image(data, max_pixels=o.max_pixels)
+            batch.append((to_rgb_array(img), rgb_profile(img)))
             if len(batch) == o.batch_size:
                 yield from self._compose_all(batch, o)
                 batch = []
@@ -74,12 +77,12 @@ class Remover:
         alphas: list[np.ndarray] = []
         for start in range(0, len(rgbs), o.batch_size):
             chunk = rgbs[start : start + o.batch_size]
-            probs = self.session.engine.predict(np.stack([to_input(r, self.spec) for r in chunk]))
+            probs = self.session.engine.predict(np.stack([to_input(r, self.spec, o.resize) for r in chunk]))
             alphas += [self._finish(r, p, o) for r, p in zip(chunk, probs, strict=True)]
         return alphas
 
     def _finish(self, rgb: np.ndarray, prob: np.ndarray, o: opt.RemoveOptions) -> np.ndarray:
-        alpha = to_alpha(prob, rgb.shape[:2])
+        alpha = self._to_alpha(rgb, prob, o)
         if o.post_process:
             alpha = clean_mask(alpha)
         if o.matting:
@@ -88,15 +91,28 @@ class Remover:
             alpha = refine_alpha(
                 rgb,
                 alpha,
+                band=o.matting_band,
+                erode=o.matting_erode,
                 fg_threshold=o.matting_fg_threshold,
                 bg_threshold=o.matting_bg_threshold,
-                erode=o.matting_erode,
+                solver=o.matting_solver,
+                max_side=o.matting_max_side,
             )
         return alpha
 
-    def _compose_all(self, rgbs: list[np.ndarray], o: opt.RemoveOptions) -> Iterator[Image.Image]:
-        for rgb, alpha in zip(rgbs, self.alpha_batch(rgbs, o), strict=True):
-            yield compose(rgb, alpha, o.bg, mask_only=o.mask)
+    def _to_alpha(self, rgb: np.ndarray, prob: np.ndarray, o: opt.RemoveOptions) -> np.ndarray:
+        """The network's map → alpha at the photo's size: the padding cut off, then upsampled."""
+        if prob.shape != tuple(self.spec.input_size):  # a network whose output is smaller than its input
+            prob = resize_map(prob, self.spec.input_size)
+        photo_part = place(rgb.shape[:2], self.spec.input_size, o.resize).crop(prob)
+        return to_alpha(photo_part, rgb.shape[:2], guide=rgb if o.upsample == "guided" else None)
+
+    def _compose_all(
+        self, batch: list[tuple[np.ndarray, bytes | None]], o: opt.RemoveOptions
+    ) -> Iterator[Image.Image]:
+        alphas = self.alpha_batch([rgb for rgb, _ in batch], o)
+        for (rgb, icc), alpha in zip(batch, alphas, strict=True):
+            yield with_profile(compose_output(rgb, alpha, o), icc)
 
     def _output_options(self, overrides: dict[str, Any]) -> opt.RemoveOptions:
         o = self.options.replace(**overrides) if overrides else self.options
@@ -106,9 +122,9 @@ class Remover:
         return o
 
 
-def _same_kind(data: Any, out: Image.Image, fmt: str | None) -> Any:
+def _same_kind(data: Any, out: Image.Image, o: opt.RemoveOptions) -> Any:
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return encode(out, fmt or "png")
+        return encode(out, o.format or "png", o.quality)
     if isinstance(data, np.ndarray):
         return np.asarray(out)
     return out  # PIL in → PIL out; a path in → a PIL image (write it with .save or use `cutkit remove`)

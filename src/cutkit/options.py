@@ -89,8 +89,29 @@ def parse_bg(value: Any) -> Any:
     return parse_background(value)
 
 
+def parse_format(value: Any) -> str:
+    """An output format name: ``jpeg`` → ``jpg``, ``tiff`` → ``tif``, any case, a leading dot allowed."""
+    text = str(value).strip().lower().lstrip(".")
+    return {"jpeg": "jpg", "tiff": "tif"}.get(text, text)
+
+
+def parse_margin(value: Any) -> Any:
+    """A crop margin: pixels (``20``) or percent of the subject box's longer side (``"5%"``)."""
+    from cutkit.pipeline.crop import parse_margin as parse
+
+    return parse(value)
+
+
 def _str(value: Any) -> str:
     return str(value)
+
+
+def _whole_number(value: Any) -> int:
+    """An int from ``100000000``, ``"100_000_000"`` or ``"1e8"``; fractions are refused."""
+    number = float(value) if isinstance(value, str) else value
+    if isinstance(number, bool) or int(number) != number:
+        raise ValueError(f"'{value}' is not a whole number")
+    return int(number)
 
 
 REMOVE_OPTIONS: tuple[Option, ...] = (
@@ -164,13 +185,14 @@ REMOVE_OPTIONS: tuple[Option, ...] = (
         parse=parse_bg,
         default=None,
         aliases=("bgcolor",),
-        help="composite onto a colour (name, #hex, r,g,b[,a]) or an image file instead of transparency",
+        help="composite onto a colour (name, #hex, r,g,b[,a]), an image file (scaled to cover) or 'blur' "
+        "(the photo's own background, blurred) instead of transparency",
     ),
     Option(
         name="format",
-        parse=lambda v: str(v).lower().replace("jpeg", "jpg"),
+        parse=parse_format,
         default=None,
-        choices=("png", "webp", "jpg"),
+        choices=("png", "webp", "jpg", "tif"),
         help="output format (default: from the output name, else png)",
     ),
     Option(
@@ -187,34 +209,123 @@ REMOVE_OPTIONS: tuple[Option, ...] = (
         default=False,
         flag=True,
         aliases=("alpha_matting",),
-        help="refine soft edges with closed-form alpha matting (needs pymatting)",
+        help="refine the alpha in the uncertain band around the mask's edge with an alpha-matting solver "
+        "(needs pymatting)",
     ),
     Option(
         name="matting_fg_threshold",
         parse=int,
-        default=240,
+        default=127,
         minimum=0,
         maximum=255,
         aliases=("alpha_matting_foreground_threshold",),
-        help="mask value above which a pixel is sure foreground",
+        help="matting: mask value above which a pixel is on the trimap's foreground side before the band "
+        "is cut (rembg uses 240; the default splits the mask at its middle)",
     ),
     Option(
         name="matting_bg_threshold",
         parse=int,
-        default=10,
+        default=128,
         minimum=0,
         maximum=255,
         aliases=("alpha_matting_background_threshold",),
-        help="mask value below which a pixel is sure background",
+        help="matting: mask value below which a pixel is on the trimap's background side before the band "
+        "is cut (rembg uses 10); values between the two thresholds are unknown too",
     ),
     Option(
         name="matting_erode",
         parse=int,
-        default=10,
+        default=None,
         minimum=0,
-        maximum=200,
+        maximum=1000,
         aliases=("alpha_matting_erode_size",),
-        help="erosion (pixels) of the sure regions of the trimap",
+        help="matting: the unknown band's reach into each side in pixels (rembg's erode size); given, it "
+        "replaces --matting-band",
+    ),
+    Option(
+        name="blur_sigma",
+        parse=float,
+        default=2.0,
+        minimum=0.1,
+        maximum=50.0,
+        help="strength of --bg blur: the Gaussian's sigma in percent of the photo's longer side",
+    ),
+    Option(
+        name="crop",
+        parse=parse_bool,
+        default=False,
+        flag=True,
+        help="crop the output to the subject (alpha above 8/255) plus --margin; no subject is an error",
+    ),
+    Option(
+        name="margin",
+        parse=parse_margin,
+        default=0,
+        help="space around the subject with --crop: pixels (20) or percent of the subject's longer side (5%)",
+    ),
+    Option(
+        name="quality",
+        parse=int,
+        default=None,
+        minimum=1,
+        maximum=100,
+        help="lossy quality 1-100 for jpg (default 95) and webp (default: lossless); png, tif are lossless",
+    ),
+    Option(
+        name="resize",
+        parse=_str,
+        default="squash",
+        choices=("pad", "squash"),
+        help="fit the photo to the network's input: pad = keep its aspect ratio and pad (letterbox), "
+        "squash = stretch it",
+    ),
+    Option(
+        name="upsample",
+        parse=_str,
+        default="guided",
+        choices=("guided", "bilinear"),
+        help="enlarge the network's mask to the photo: guided = along the photo's edges (fast guided "
+        "filter), bilinear = plain",
+    ),
+    Option(
+        name="max_pixels",
+        parse=_whole_number,
+        default=100_000_000,  # about 100 MP: a 12,000×8,000 scan passes, a bomb does not
+        minimum=1,
+        help="refuse input files with more pixels than this (decompression bombs), before decoding them",
+    ),
+    Option(
+        name="matting_band",
+        parse=float,
+        default=0.04,
+        minimum=0.001,
+        maximum=0.5,
+        help="matting: the unknown band's reach on each side of the mask's edge, as a fraction of the "
+        "photo's short side",
+    ),
+    Option(
+        name="matting_solver",
+        parse=_str,
+        default="cf",
+        choices=("cf", "lbdm"),
+        help="matting solver: cf = closed-form (fast), lbdm = learning-based (slower)",
+    ),
+    Option(
+        name="matting_max_side",
+        parse=int,
+        default=384,
+        minimum=64,
+        maximum=16384,
+        help="matting: solve at most at this long side (px); larger photos are solved smaller and the "
+        "result enlarged along the photo's edges",
+    ),
+    Option(
+        name="decontaminate",
+        parse=parse_bool,
+        default=True,
+        flag=True,
+        help="estimate the true foreground colour at soft edges, so the old background does not show as a "
+        "halo (transparent and composited outputs)",
     ),
 )
 
@@ -288,13 +399,15 @@ def add_to_parser(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -
             continue
         flags = [o.cli_flag] + ([f"-{o.short}"] if o.short else [])
         default_text = "" if o.default in (None, False) else f" (default: {o.default})"
+        # argparse %-formats help strings: a literal percent sign ("5%") must be doubled
+        help_text = (o.help + default_text).replace("%", "%%")
         if o.flag:
-            parser.add_argument(*flags, dest=o.name, action="store_true", default=None, help=o.help)
+            # A switch that is on by default needs its --no-X form to be turned off from the CLI.
+            action = argparse.BooleanOptionalAction if o.default is True else "store_true"
+            parser.add_argument(*flags, dest=o.name, action=action, default=None, help=help_text)
         else:
             metavar = "{" + ",".join(o.choices) + "}" if o.choices else o.name.split("_")[-1].upper()
-            parser.add_argument(
-                *flags, dest=o.name, default=None, metavar=metavar, help=o.help + default_text
-            )
+            parser.add_argument(*flags, dest=o.name, default=None, metavar=metavar, help=help_text)
 
 
 def from_namespace(ns: argparse.Namespace) -> RemoveOptions:

@@ -35,7 +35,8 @@ def test_folder_report(tmp_path: Path) -> None:
     assert [Path(p).name for p in report.unmatched_images] == ["orphan_image.jpg"]
     assert [Path(p).name for p in report.unmatched_masks] == ["orphan_mask.png"]
     assert len(report.corrupt) == 1
-    assert report.corrupt[0][0].endswith("images/s001.jpg") and "not an image" in report.corrupt[0][1]
+    path, reason = report.corrupt[0]
+    assert path.endswith("images/s001.jpg") and "corrupt or truncated JPEG" in reason
     assert report.size_mismatches == ["s002: mask 16x12, image 32x24"]
     assert report.empty_masks == ["s003"] and report.full_masks == []
     expected = np.mean([soft_mask().mean() / 255, soft_mask(16, 12).mean() / 255, 0.0])

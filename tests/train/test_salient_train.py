@@ -79,7 +79,9 @@ class _StopAfterFirstEpoch(hooks_module.Hook):
         trainer.state.stop = True
 
 
-def test_resume_is_exact(tmp_path: Path, duts_tr_mini: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_is_exact(
+    tmp_path: Path, duts_tr_mini: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     straight = _train(tmp_path, duts_tr_mini, "straight", "--epochs", "2", *TINY)
 
     original = hooks_module.default_hooks
@@ -89,7 +91,9 @@ def test_resume_is_exact(tmp_path: Path, duts_tr_mini: Path, monkeypatch: pytest
     _train(tmp_path, duts_tr_mini, "split", "--epochs", "2", *TINY)
     monkeypatch.setattr(hooks_module, "default_hooks", original)
     assert len(_rows(tmp_path / "salient" / "split")) == 1
+    capsys.readouterr()
     assert main(["train", "salient", "--resume", str(tmp_path / "salient" / "split")]) == 0
+    assert f"resuming {tmp_path / 'salient' / 'split'} after epoch 1 of 2" in capsys.readouterr().err
 
     a, b = _rows(straight), _rows(tmp_path / "salient" / "split")
     assert len(b) == 2

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
     from cutkit.metrics.salient import SalientMetrics
 
 DEFAULT_RUNS_DIR = Path("runs") / "eval"
-# Of the removal options only those that choose and run the model apply: no compositing, no post-process.
-_SKIP = tuple(o.name for o in opt.REMOVE_OPTIONS if o.group != "model" and o.name != "batch_size")
+# Of the removal options only those that choose and run the model apply, and those that turn its output into
+# the alpha (so `cutkit eval` measures them): no compositing, no post-process.
+_EVALUATED = ("batch_size", "resize", "upsample")
+_SKIP = tuple(o.name for o in opt.REMOVE_OPTIONS if o.group != "model" and o.name not in _EVALUATED)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cutkit import options as opt
+from cutkit.cli._batch import BatchSettings, find_conflicts, image_warnings_as_lines, run_batch
 from cutkit.cli.main import CliError
-from cutkit.io.image import SUFFIX_FORMAT, ImageError, encode, open_image, to_rgb_array, write_atomic
+from cutkit.io.icc import rgb_profile, with_profile
+from cutkit.io.image import SUFFIX_FORMAT, ImageError, encode, open_image, to_rgb_array
 
 DEFAULT_OUT_DIR = "cutouts"
 
@@ -25,7 +27,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", help=f"output file (one input) or folder (default: ./{DEFAULT_OUT_DIR})"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    _add_batch_arguments(parser)
     opt.add_to_parser(parser)
+
+
+def _add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options about files and runs (not about one removal): they exist on the command line only."""
+    parser.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="threads decoding inputs ahead (default: 2)"
+    )
+    parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave inputs whose output already exists alone (to finish an interrupted run)",
+    )
+    parser.add_argument(
+        "--report", metavar="FILE", help="write a JSON report of the run, with every failure and its reason"
+    )
 
 
 @dataclass
@@ -42,10 +60,25 @@ def run(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     if args.inputs == ["-"]:
-        return _stdin_to_stdout(options, args.output)
+        check_output(options, [None])
+        with image_warnings_as_lines():
+            return _stdin_to_stdout(options, args.output)
+    settings = _batch_settings(args)
     jobs = plan_jobs(args.inputs, args.output, options)
+    if not jobs:
+        raise CliError(f"no image files in {', '.join(args.inputs)}")
+    check_output(options, [job.dst for job in jobs])
     remover = load_remover(options)
-    return _run_jobs(remover, jobs, options, quiet=args.quiet)
+    return run_batch(remover, jobs, options, settings, render=render, refused=find_conflicts(jobs))
+
+
+def _batch_settings(args: argparse.Namespace) -> BatchSettings:
+    if args.workers < 1:
+        raise CliError(f"--workers must be at least 1, got {args.workers}")
+    report = Path(args.report) if args.report else None
+    return BatchSettings(
+        workers=args.workers, skip_existing=args.skip_existing, report=report, quiet=args.quiet
+    )
 
 
 def plan_jobs(inputs: list[str], output: str | None, options: opt.RemoveOptions) -> list[Job]:
@@ -63,7 +96,25 @@ def plan_jobs(inputs: list[str], output: str | None, options: opt.RemoveOptions)
         return [Job(found[0][0], out)]
     folder = out or Path(DEFAULT_OUT_DIR)
     ext = "." + _format(options, None)
+    found = _outside(found, folder)
     return [Job(src, folder / src.relative_to(base).with_suffix(ext)) for src, base in found]
+
+
+def _outside(found: list[tuple[Path, Path]], folder: Path) -> list[tuple[Path, Path]]:
+    """Leave out files that a folder input found inside the output folder: a previous run's outputs."""
+    out = folder.resolve()
+    holds_output = functools.cache(lambda base: out != base.resolve() and out.is_relative_to(base.resolve()))
+
+    def earlier_output(src: Path, base: Path) -> bool:
+        return holds_output(base) and src.resolve().is_relative_to(out)
+
+    kept = [(src, base) for src, base in found if not earlier_output(src, base)]
+    if len(kept) < len(found):
+        print(
+            f"note: {len(found) - len(kept)} file(s) inside the output folder {folder} are not inputs",
+            file=sys.stderr,
+        )
+    return kept
 
 
 def _format(options: opt.RemoveOptions, dst: Path | None) -> str:
@@ -72,6 +123,20 @@ def _format(options: opt.RemoveOptions, dst: Path | None) -> str:
     if dst is not None and dst.suffix.lower() in SUFFIX_FORMAT:
         return SUFFIX_FORMAT[dst.suffix.lower()]
     return "png"
+
+
+def check_output(options: opt.RemoveOptions, dsts: list[Path | None]) -> None:
+    """Refuse, before any work, an output format that cannot hold the result (JPEG with transparency...)."""
+    from cutkit.io.image import check_encodable
+    from cutkit.pipeline.compose import output_has_alpha
+
+    alpha = output_has_alpha(options.bg, options.mask)
+    for fmt, dst in {_format(options, dst): dst for dst in dsts}.items():
+        try:
+            check_encodable(fmt, alpha=alpha, quality=options.quality)
+        except ValueError as exc:
+            where = f"--format {fmt}" if options.format else f"output {dst or fmt}"
+            raise CliError(f"{where}: {exc}") from exc
 
 
 def load_remover(options: opt.RemoveOptions):
@@ -87,57 +152,21 @@ def load_remover(options: opt.RemoveOptions):
         raise CliError(str(exc)) from exc
 
 
-def _run_jobs(remover, jobs: list[Job], options: opt.RemoveOptions, *, quiet: bool) -> int:
-    from tqdm import tqdm
+def render(
+    rgb: np.ndarray,
+    alpha: np.ndarray,
+    options: opt.RemoveOptions,
+    dst: Path | None,
+    icc: bytes | None = None,
+) -> bytes:
+    """Compose the result and encode it in the format chosen for ``dst`` (``ValueError`` if impossible).
 
-    start, failed = time.perf_counter(), 0
-    bar = tqdm(total=len(jobs), unit="img", disable=quiet or len(jobs) < 2, file=sys.stderr)
-    for i in range(0, len(jobs), options.batch_size):
-        chunk = jobs[i : i + options.batch_size]
-        failed += _run_chunk(remover, chunk, options)
-        bar.update(len(chunk))
-    bar.close()
-    if not quiet:
-        _summary(jobs, failed, time.perf_counter() - start)
-    return 2 if failed else 0
+    ``icc`` is the photo's ICC profile (:func:`cutkit.io.icc.rgb_profile`), embedded in colour outputs.
+    """
+    from cutkit.pipeline.compose import compose_output
 
-
-def _run_chunk(remover, chunk: list[Job], options: opt.RemoveOptions) -> int:
-
-    decoded, failed = [], 0
-    for job in chunk:
-        try:
-            decoded.append((job, to_rgb_array(open_image(job.src))))
-        except ImageError as exc:
-            failed += 1
-            print(f"error: {exc}", file=sys.stderr)
-    alphas = remover.alpha_batch([rgb for _, rgb in decoded], options) if decoded else []
-    for (job, rgb), alpha in zip(decoded, alphas, strict=True):
-        try:
-            data = render(rgb, alpha, options, job.dst)
-        except ValueError as exc:
-            failed += 1
-            print(f"error: {job.src}: {exc}", file=sys.stderr)
-            continue
-        write_atomic(job.dst, data)
-    return failed
-
-
-def render(rgb: np.ndarray, alpha: np.ndarray, options: opt.RemoveOptions, dst: Path | None) -> bytes:
-    """Compose the result and encode it in the format chosen for ``dst`` (``ValueError`` if impossible)."""
-    from cutkit.pipeline.compose import compose
-
-    return encode(compose(rgb, alpha, options.bg, mask_only=options.mask), _format(options, dst))
-
-
-def _summary(jobs: list[Job], failed: int, seconds: float) -> None:
-    done = len(jobs) - failed
-    where = jobs[0].dst if len(jobs) == 1 else jobs[0].dst.parent
-    rate = f", {len(jobs) / seconds:.2f} img/s" if seconds > 0 else ""
-    print(
-        f"{len(jobs)} image(s): {done} done, {failed} failed in {seconds:.1f} s{rate} → {where}",
-        file=sys.stderr,
-    )
+    out = with_profile(compose_output(rgb, alpha, options), icc)
+    return encode(out, _format(options, dst), options.quality)
 
 
 def _stdin_to_stdout(options: opt.RemoveOptions, output: str | None) -> int:
@@ -145,14 +174,15 @@ def _stdin_to_stdout(options: opt.RemoveOptions, output: str | None) -> int:
         raise CliError("with '-' as input the result goes to stdout; drop -o")
     data = sys.stdin.buffer.read()
     try:
-        rgb = to_rgb_array(open_image(data, name="<stdin>"))
+        img = open_image(data, name="<stdin>", max_pixels=options.max_pixels)
+        rgb, icc = to_rgb_array(img), rgb_profile(img)
     except ImageError as exc:
         raise CliError(str(exc)) from exc
 
     remover = load_remover(options)
     alpha = remover.alpha_batch([rgb], options)[0]
     try:
-        out = render(rgb, alpha, options, None)
+        out = render(rgb, alpha, options, None, icc)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     sys.stdout.buffer.write(out)

@@ -88,6 +88,7 @@ def _resumed(run_dir: Path, user: dict[str, Any], cfg_cls: type) -> tuple[Any, T
             f"(got --{refused[0].replace('_', '-')})"
         )
     train = {**saved["train"], **changed, "resume": str(run_dir), "exist_ok": True}
+    print(f"resuming {run_dir} after epoch {ckpt['epoch']} of {train['epochs']}", file=sys.stderr)
     task = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["task"].items()}
     return config_cli.build(cfg_cls, task), config_cli.build(TrainConfig, train), ckpt
 

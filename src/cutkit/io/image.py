@@ -4,106 +4,124 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-FORMATS = {"png": "PNG", "webp": "WEBP", "jpg": "JPEG"}
-SUFFIX_FORMAT = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg"}
+# The decode side lives in decode.py; these names stay importable from here.
+from cutkit.io.decode import ImageError as ImageError
+from cutkit.io.decode import ImageWarning as ImageWarning
+from cutkit.io.decode import open_image as open_image
+from cutkit.io.decode import to_rgb_array as to_rgb_array
+
+FORMATS = {"png": "PNG", "webp": "WEBP", "jpg": "JPEG", "tif": "TIFF"}
+SUFFIX_FORMAT = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tif", ".tiff": "tif"}
+LOSSY_FORMATS = ("jpg", "webp")
+JPEG_QUALITY = 95  # the JPEG encoder's quality when none is asked for: no visible loss, a third of 100's size
 
 
-class ImageError(ValueError):
-    """An input that is not a readable image; the message names the source and the problem."""
-
-
-def open_image(src: Any, name: str | None = None) -> Image.Image:
-    """Open a path, bytes, PIL image or ndarray as an RGB(A)-capable PIL image, EXIF orientation applied.
+def encode(img: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+    """Encode to ``png``/``webp``/``jpg``/``tif`` bytes, embedding the image's ICC profile if it has one.
 
     Args:
-        src: ``str``/``Path``, ``bytes``, ``PIL.Image.Image`` or ``numpy.ndarray`` (HxW, HxWx3, HxWx4).
-        name: what to call the source in error messages (default: the path, or the kind of object).
+        img: the image; an ``icc_profile`` in ``img.info`` is written for colour (RGB/RGBA) images.
+        fmt: a key of :data:`FORMATS`.
+        quality: lossy quality 1-100 for ``jpg`` (default :data:`JPEG_QUALITY`) and ``webp`` (default:
+            lossless); an error for the lossless formats.
+
+    Raises:
+        ValueError: an unknown format, transparency for JPEG, or a quality for a lossless format.
     """
-    if isinstance(src, Image.Image):
-        return src
-    if isinstance(src, np.ndarray):
-        return _from_array(src)
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        return _decode(bytes(src), name or "<bytes>")
-    if isinstance(src, (str, os.PathLike)):
-        return _decode(_read(Path(src)), name or str(src))
-    raise ImageError(f"{name or type(src).__name__}: cannot read an image from a {type(src).__name__}")
+    from cutkit.io.icc import output_profile
 
-
-def to_rgb_array(img: Image.Image) -> np.ndarray:
-    """The image as ``HxWx3`` uint8 RGB (alpha dropped, 16-bit and palette modes converted)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        scale = 257.0 if arr.max() > 255 else 1.0
-        return np.repeat((arr / scale).clip(0, 255).astype(np.uint8)[..., None], 3, axis=2)
-    return np.asarray(img.convert("RGB"))
-
-
-def _read(path: Path) -> bytes:
-    if not path.exists():
-        raise ImageError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image")
-    data = path.read_bytes()
-    if not data:
-        raise ImageError(f"{path}: empty file (0 bytes)")
-    return data
-
-
-def _decode(data: bytes, name: str) -> Image.Image:
-    if not data:
-        raise ImageError(f"{name}: empty input (0 bytes)")
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()  # decode now, so a truncated file fails here and not half-way through a pipeline
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image, or a format Pillow cannot read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: too many pixels ({exc})") from exc
-    return ImageOps.exif_transpose(img)
-
-
-def _from_array(arr: np.ndarray) -> Image.Image:
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise ImageError(f"ndarray: expected HxW, HxWx3 or HxWx4, got shape {arr.shape}")
-    if arr.dtype != np.uint8:
-        if np.issubdtype(arr.dtype, np.floating) and arr.max(initial=0) <= 1.0:
-            arr = arr * 255.0
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(arr))
-
-
-def encode(img: Image.Image, fmt: str) -> bytes:
-    """Encode to ``png``/``webp``/``jpg`` bytes; JPEG cannot hold transparency, so RGBA is an error."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown output format '{fmt}'; choose from {', '.join(FORMATS)}")
-    if fmt == "jpg" and img.mode in ("RGBA", "LA"):
-        raise ValueError("JPEG has no transparency: pass a background (--bg) or choose png/webp")
+    check_encodable(fmt, alpha=img.mode in ("RGBA", "LA"), quality=quality)
     buf = io.BytesIO()
-    params = {"lossless": True} if fmt == "webp" else {"quality": 95} if fmt == "jpg" else {}
-    img.save(buf, format=FORMATS[fmt], **params)
+    img.save(buf, format=FORMATS[fmt], icc_profile=output_profile(img), **_save_params(fmt, quality))
     return buf.getvalue()
 
 
+def check_encodable(fmt: str, *, alpha: bool, quality: int | None = None) -> None:
+    """Raise ``ValueError`` if an image (with ``alpha`` or not) cannot be saved as ``fmt`` at ``quality``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format '{fmt}'; choose from {', '.join(FORMATS)}")
+    if fmt == "jpg" and alpha:
+        raise ValueError(
+            "JPEG has no transparency: pass an opaque background (--bg white, --bg blur, --bg IMAGE) "
+            "or choose png, webp or tif"
+        )
+    if quality is not None and fmt not in LOSSY_FORMATS:
+        raise ValueError(f"quality applies to jpg and webp only; {fmt} is always lossless")
+
+
+def _save_params(fmt: str, quality: int | None) -> dict[str, Any]:
+    if fmt == "webp":
+        # exact: keep the colours under fully transparent pixels, as PNG does, so the alpha can be edited
+        return {"lossless": True, "exact": True} if quality is None else {"quality": quality}
+    if fmt == "jpg":
+        return {"quality": JPEG_QUALITY if quality is None else quality}
+    if fmt == "tif":
+        return {"compression": "tiff_adobe_deflate"}
+    return {}
+
+
+TEMP_SUFFIX = ".part"
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
+    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file.
+
+    The temporary file is hidden (``.NAME.RANDOM.part``, beside ``path``) and removed if writing fails; only
+    a killed process leaves one behind (see :func:`remove_stale_temps`). The data is flushed to disk before
+    the rename, so a crash cannot leave an empty file under the final name. The file gets the usual
+    permissions (``0o666`` less the umask), not the owner-only ones of :func:`tempfile.mkstemp`.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def remove_stale_temps(paths: Iterable[Path]) -> int:
+    """Delete the temporary files a killed :func:`write_atomic` left for any of ``paths``; returns how many.
+
+    Each folder is listed once, so this stays fast for many thousands of outputs.
+    """
+    names: dict[Path, set[str]] = {}
+    for path in paths:
+        names.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, wanted in names.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if _temp_owner(entry.name) in wanted:
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _temp_owner(name: str) -> str | None:
+    """``NAME`` for a temporary file name ``.NAME.RANDOM.part``, else ``None``."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return None
+    owner, dot, _random = name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+    return owner if dot else None

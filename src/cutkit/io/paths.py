@@ -5,12 +5,25 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+IMAGE_SUFFIXES = {
+    *(".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"),
+    *(".avif", ".heic", ".heif"),  # AVIF if Pillow has it; HEIC/HEIF with the optional pillow-heif
+}
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files below ``folder``, recursively, sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files below ``folder``, recursively, sorted; hidden files and folders (``.name``) left out.
+
+    Hidden ones are not photos: macOS's ``._IMG_1.jpg`` resource forks, thumbnail caches, and the temporary
+    files of an interrupted write.
+    """
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.is_file()
+    )
 
 
 def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:

@@ -1,1 +1,1 @@
-"""Alpha matting: trimaps and solvers that refine soft edges."""
+"""Alpha matting: trimaps, solvers that refine soft edges, and foreground colour estimation."""

@@ -1,1 +1,1 @@
-"""Evaluation metrics: salient-object segmentation (``cutkit.metrics.salient``)."""
+"""Evaluation metrics: salient-object segmentation (``cutkit.metrics.salient``), matting (``.matting``)."""

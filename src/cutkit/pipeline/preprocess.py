@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -24,6 +26,54 @@ def normalise(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def to_input(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """One photo → ``3xHxW`` float32 at the model's input size."""
-    return normalise(resize(rgb, spec.input_size), spec)
+@dataclass(frozen=True, kw_only=True)
+class Placement:
+    """Where the resized photo lies in the network's input, so its prediction can be cut out again.
+
+    Attributes:
+        top: first row of the photo in the input.
+        left: first column of the photo in the input.
+        height: rows the photo covers.
+        width: columns the photo covers.
+    """
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def crop(self, prob: np.ndarray) -> np.ndarray:
+        """The part of a network-sized map that covers the photo (the padding cut off)."""
+        return prob[self.top : self.top + self.height, self.left : self.left + self.width]
+
+
+def place(photo_hw: tuple[int, int], input_hw: tuple[int, int], mode: str) -> Placement:
+    """Where a ``photo_hw`` photo goes in an ``input_hw`` input.
+
+    ``squash`` stretches it over the whole input. ``pad`` scales its long side to fit, keeping the aspect
+    ratio, and centres it (letterbox): the rest is padding.
+    """
+    (h, w), (height, width) = photo_hw, input_hw
+    if mode == "squash":
+        return Placement(top=0, left=0, height=height, width=width)
+    if mode != "pad":
+        raise ValueError(f"resize mode '{mode}' is not one of pad, squash")
+    scale = min(height / h, width / w)
+    nh, nw = min(height, max(1, round(h * scale))), min(width, max(1, round(w * scale)))
+    return Placement(top=(height - nh) // 2, left=(width - nw) // 2, height=nh, width=nw)
+
+
+def to_input(rgb: np.ndarray, spec: ModelSpec, mode: str = "squash") -> np.ndarray:
+    """One photo → ``3xHxW`` float32 at the model's input size, placed as :func:`place` says.
+
+    ``pad`` fills the padding by repeating the photo's border pixels. A flat fill (the mean colour, 0
+    after normalisation) draws a hard rectangle around the photo, and a salient-object network takes the
+    whole photo for the object: on the three salient-object minis the default model's MAE with a
+    mean-colour padding was 2.2-2.6x that of the squashed photo, with the border repeated 1.1-1.2x
+    (``benchmarks/quality.py``, docs/quality.md).
+    """
+    at = place(rgb.shape[:2], spec.input_size, mode)
+    (height, width), small = spec.input_size, resize(rgb, (at.height, at.width))
+    bottom, right = height - at.top - at.height, width - at.left - at.width
+    padded = cv2.copyMakeBorder(small, at.top, bottom, at.left, right, cv2.BORDER_REPLICATE)
+    return normalise(padded, spec)
