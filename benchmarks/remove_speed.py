@@ -305,11 +305,13 @@ def input_batch(name: str, photos: list[Path], batch: int) -> Any:
     import numpy as np
 
     from cutkit.io.image import open_image, to_rgb_array
+    from cutkit.options import OPTIONS_BY_NAME
     from cutkit.pipeline.preprocess import to_input
     from cutkit.zoo.registry import get_spec
 
-    spec = get_spec(name)
-    return np.stack([to_input(to_rgb_array(open_image(photos[i % len(photos)])), spec) for i in range(batch)])
+    spec, mode = get_spec(name), OPTIONS_BY_NAME["resize"].default
+    rgbs = [to_rgb_array(open_image(photos[i % len(photos)])) for i in range(batch)]
+    return np.stack([to_input(rgb, spec, mode) for rgb in rgbs])
 
 
 def time_interleaved(engines: dict[str, Any], batch: Any, warmup: int, runs: int) -> dict[str, list[float]]:

@@ -33,17 +33,7 @@ class Remover:
         from cutkit.engine.session import load_session
 
         self.options = opt.resolve(options, model=model)
-        o = self.options
-        self.session = load_session(
-            model=o.model,
-            weights=o.weights,
-            engine=o.engine,
-            device=o.device,
-            precision=o.precision,
-            threads=o.threads,
-            input_size=o.input_size,
-            progress=False,
-        )
+        self.session = load_session(**self.options.group("model"), progress=False)
 
     @property
     def spec(self) -> ModelSpec:

@@ -152,7 +152,9 @@ def _calibration_images(calib_dir: Path, max_images: int) -> list[Path]:
 
 def _calib_inputs(images: list[Path], spec: ModelSpec) -> Iterator[np.ndarray]:
     from cutkit.io.image import open_image, to_rgb_array
+    from cutkit.options import OPTIONS_BY_NAME
     from cutkit.pipeline.preprocess import to_input
 
+    mode = OPTIONS_BY_NAME["resize"].default  # calibrate on inputs placed as a removal places them
     for path in images:
-        yield to_input(to_rgb_array(open_image(path)), spec)
+        yield to_input(to_rgb_array(open_image(path)), spec, mode)

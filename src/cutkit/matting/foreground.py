@@ -22,6 +22,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from cutkit.matting.trimap import box_around
+
 # Window radii as fractions of the short side: the wide one is the paper's 90 px on its images (a short
 # side near 1000 px); the narrow one a little wider than its 6 px, better on the scenes above. The
 # floors keep small images meaningful.
@@ -48,7 +50,7 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     if not soft.any():
         return rgb
     short = min(alpha.shape)
-    box = _box(soft, sum(_radii(short)))
+    box = box_around(soft, sum(_radii(short)))
     fg = _estimate(rgb[box], alpha[box], short)
     out = rgb.copy()
     fg8 = np.clip(fg * 255.0 + 0.5, 0, 255, out=fg).astype(np.uint8)
@@ -59,15 +61,6 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def _radii(short: float) -> tuple[int, int]:
     """The wide and narrow window radii for an image whose short side is ``short`` pixels."""
     return max(_MIN_WIDE, round(_WIDE * short)), max(_MIN_NARROW, round(_NARROW * short))
-
-
-def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
-    ys, xs = np.nonzero(mask)
-    h, w = mask.shape
-    return (
-        slice(max(0, ys.min() - margin), min(h, ys.max() + margin + 1)),
-        slice(max(0, xs.min() - margin), min(w, xs.max() + margin + 1)),
-    )
 
 
 def _estimate(rgb: np.ndarray, alpha: np.ndarray, short: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from cutkit.matting.solvers import solve_alpha
-from cutkit.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, band_radius, trimap
+from cutkit.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, band_radius, box_around, trimap
 
 __all__ = ["refine_alpha", "trimap"]
 
@@ -92,14 +92,9 @@ def _working_size(rgb: np.ndarray, tri: np.ndarray, scale: float) -> tuple[np.nd
 
 def _solve_in_box(rgb: np.ndarray, tri: np.ndarray, solver: str) -> np.ndarray:
     """The float matte of the whole image: the trimap's values, solved inside the band's bounding box."""
-    ys, xs = np.nonzero(tri == UNKNOWN)
-    h, w = tri.shape
-    box = (
-        slice(max(0, ys.min() - _MARGIN), min(h, ys.max() + _MARGIN + 1)),
-        slice(max(0, xs.min() - _MARGIN), min(w, xs.max() + _MARGIN + 1)),
-    )
+    box = box_around(tri == UNKNOWN, _MARGIN)
     if not _solvable(tri[box]):  # the box holds only one sure side: solve with the whole image's context
-        box = (slice(0, h), slice(0, w))
+        box = (slice(None), slice(None))
     matte = tri.astype(np.float32) / 255.0
     matte[box] = solve_alpha(rgb[box], tri[box], solver)
     return matte

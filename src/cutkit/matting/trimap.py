@@ -8,6 +8,16 @@ import numpy as np
 FOREGROUND, UNKNOWN, BACKGROUND = 255, 128, 0
 
 
+def box_around(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The bounding box of ``mask``'s true pixels, widened by ``margin`` and clipped to the image."""
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    return (
+        slice(max(0, ys.min() - margin), min(h, ys.max() + margin + 1)),
+        slice(max(0, xs.min() - margin), min(w, xs.max() + margin + 1)),
+    )
+
+
 def band_radius(shape_hw: tuple[int, int], band: float) -> float:
     """The band's reach in pixels on each side of the edge: ``band`` times the image's short side."""
     return band * min(shape_hw)

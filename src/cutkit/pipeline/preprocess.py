@@ -63,13 +63,12 @@ def place(photo_hw: tuple[int, int], input_hw: tuple[int, int], mode: str) -> Pl
     return Placement(top=(height - nh) // 2, left=(width - nw) // 2, height=nh, width=nw)
 
 
-def to_input(rgb: np.ndarray, spec: ModelSpec, mode: str = "squash") -> np.ndarray:
+def to_input(rgb: np.ndarray, spec: ModelSpec, mode: str) -> np.ndarray:
     """One photo → ``3xHxW`` float32 at the model's input size, placed as :func:`place` says.
 
     ``pad`` fills the padding by repeating the photo's border pixels. A flat fill (the mean colour, 0
     after normalisation) draws a hard rectangle around the photo, and a salient-object network takes the
-    whole photo for the object: on the three salient-object minis the default model's MAE with a
-    mean-colour padding was 2.2-2.6x that of the squashed photo, with the border repeated 1.1-1.2x
+    whole photo for the object: the mean-colour padding's MAE is a multiple of the border's
     (``benchmarks/quality.py``, docs/quality.md).
     """
     at = place(rgb.shape[:2], spec.input_size, mode)
