@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from cutkit import options as opt
+from cutkit._util.memory import limit_malloc_arenas
 from cutkit.cli._batch import BatchSettings, find_conflicts, image_warnings_as_lines, run_batch
 from cutkit.cli.main import CliError
 from cutkit.io.icc import rgb_profile, with_profile
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         with image_warnings_as_lines():
             return _stdin_to_stdout(options, args.output)
     settings = _batch_settings(args)
+    limit_malloc_arenas()  # before the model's and the workers' threads: a long batch's memory stays flat
     jobs = plan_jobs(args.inputs, args.output, options)
     if not jobs:
         raise CliError(f"no image files in {', '.join(args.inputs)}")
