@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from cutkit import options as opt
+from cutkit._util.iters import batched
 from cutkit.io.icc import rgb_profile, with_profile
 from cutkit.io.image import encode, open_image, to_rgb_array
 from cutkit.pipeline.compose import compose_output
@@ -51,14 +52,9 @@ class Remover:
     def remove_many(self, images: Iterable[Any], **overrides: Any) -> Iterator[Image.Image]:
         """Remove backgrounds of many images, ``batch_size`` at a time; yields PIL images in order."""
         o = self._output_options(overrides)
-        batch: list[tuple[np.ndarray, bytes | None]] = []  # each photo with its ICC profile
-        for data in images:
-            img = open_image(data, max_pixels=o.max_pixels)
-            batch.append((to_rgb_array(img), rgb_profile(img)))
-            if len(batch) == o.batch_size:
-                yield from self._compose_all(batch, o)
-                batch = []
-        if batch:
+        opened = (open_image(data, max_pixels=o.max_pixels) for data in images)
+        decoded = ((to_rgb_array(img), rgb_profile(img)) for img in opened)  # each photo with its ICC profile
+        for batch in batched(decoded, o.batch_size):
             yield from self._compose_all(batch, o)
 
     def alpha_batch(self, rgbs: list[np.ndarray], o: opt.RemoveOptions | None = None) -> list[np.ndarray]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from cutkit._util.iters import batched
 from cutkit.io.decode import ImageError, ImageWarning, open_image, to_rgb_array
 from cutkit.io.icc import rgb_profile
 from cutkit.io.image import remove_stale_temps, write_atomic
@@ -128,7 +129,7 @@ def run_batch(
     todo = _todo(jobs, refused or {}, settings.skip_existing, tally)
     remove_stale_temps(job.dst for job in todo)  # left by a run that was killed mid-write
     with image_warnings_as_lines(), _progress(len(todo), settings.quiet) as bar:
-        for batch in _batches(_decoded(todo, options, settings.workers, tally, bar), options.batch_size):
+        for batch in batched(_decoded(todo, options, settings.workers, tally, bar), options.batch_size):
             _remove(remover, batch, options, render, tally)
             bar.update(len(batch))
     seconds = time.perf_counter() - start
@@ -176,17 +177,6 @@ def _decoded(
         except ImageError as exc:
             tally.fail(job, "decode", str(exc))
             bar.update(1)
-
-
-def _batches(pairs: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch = []
-    for pair in pairs:
-        batch.append(pair)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _remove(remover: Any, batch: list[Any], options: opt.RemoveOptions, render: Render, tally: Tally) -> None:
