@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from cutkit.matting.trimap import box_around
+from cutkit.pipeline.scale import shrink
 
 # Window radii as fractions of the short side: the wide one is the paper's 90 px on its images (a short
 # side near 1000 px); the narrow one a little wider than its 6 px, better on the scenes above. The
@@ -73,7 +74,7 @@ def _estimate(rgb: np.ndarray, alpha: np.ndarray, short: int) -> np.ndarray:
     image = rgb.astype(np.float32) * np.float32(1 / 255)
     a = alpha.astype(np.float32)[..., None] * np.float32(1 / 255)
     scale = min(1.0, _MAX_SIDE / max(alpha.shape))
-    small_image, small_a = (image, a) if scale == 1.0 else (_shrink(image, scale), _shrink(a, scale))
+    small_image, small_a = shrink(image, scale), shrink(a, scale)
     wide, narrow = _radii(short * scale)
     fg, bg = _fuse(small_image, small_a, *_means(small_image, small_image, small_a, wide, _PURITY))
     fg_mean, bg_mean = _means(fg, bg, small_a, narrow, 1)
@@ -101,12 +102,6 @@ def _fuse(
 def _weighted_mean(values: np.ndarray, weights: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     total = cv2.blur(weights[..., 0], size)[..., None]
     return cv2.blur(values * weights, size) / (total + np.float32(_EPS))
-
-
-def _shrink(x: np.ndarray, scale: float) -> np.ndarray:
-    size = (max(1, round(x.shape[1] * scale)), max(1, round(x.shape[0] * scale)))
-    small = cv2.resize(x, size, interpolation=cv2.INTER_AREA)
-    return small.reshape(size[1], size[0], x.shape[2])  # cv2 drops a trailing axis of size 1
 
 
 def _enlarge(x: np.ndarray, shape_hw: tuple[int, ...]) -> np.ndarray:

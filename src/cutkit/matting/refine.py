@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from cutkit.matting.solvers import solve_alpha
 from cutkit.matting.trimap import BACKGROUND, FOREGROUND, UNKNOWN, band_radius, box_around, trimap
+from cutkit.pipeline.scale import shrink
 
 __all__ = ["refine_alpha", "trimap"]
 
@@ -81,9 +81,7 @@ def _working_size(rgb: np.ndarray, tri: np.ndarray, scale: float) -> tuple[np.nd
     """Photo and trimap at ``scale``; a shrunk pixel stays sure only if all it covers was sure."""
     if scale >= 1.0:
         return rgb, tri
-    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
-    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    mixed = cv2.resize(tri.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    small_rgb, mixed = shrink(rgb, scale), shrink(tri.astype(np.float32), scale)
     small_tri = np.full(mixed.shape, UNKNOWN, np.uint8)
     small_tri[mixed >= FOREGROUND - 1e-3] = FOREGROUND
     small_tri[mixed <= BACKGROUND + 1e-3] = BACKGROUND

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from cutkit.pipeline.scale import shrink
+
 # The blur runs at a resolution where its sigma is about this many pixels: a Gaussian this wide is smooth
 # at that scale, so a large photo is blurred in a fraction of the time with no visible difference.
 _WORK_SIGMA_PX = 4.0
@@ -47,20 +49,12 @@ def blur_background(rgb: np.ndarray, alpha: np.ndarray, sigma_percent: float) ->
     scale = min(1.0, _WORK_SIGMA_PX / sigma)
     # Area shrinking keeps sums in proportion, so shrinking the product and the weight separately is exact
     # for the normalised convolution; the quotient holds background colours only and is safe to upsample.
-    num, den = _shrink(rgb.astype(np.float32) * weight[..., None], scale), _shrink(weight, scale)
+    num, den = shrink(rgb.astype(np.float32) * weight[..., None], scale), shrink(weight, scale)
     mean = num.reshape(-1, 3).sum(0) / max(float(den.sum()), _EPS)
     small_sigma = sigma * num.shape[1] / w
     num, den = _gauss(num, small_sigma), _gauss(den, small_sigma)
     out = (num + _EPS * mean) / (den[..., None] + _EPS)
     return out if scale == 1.0 else cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _shrink(plane: np.ndarray, scale: float) -> np.ndarray:
-    if scale == 1.0:
-        return plane
-    h, w = plane.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
 
 
 def _gauss(plane: np.ndarray, sigma: float) -> np.ndarray:
