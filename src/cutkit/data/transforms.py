@@ -81,6 +81,9 @@ class AugmentConfig:
         jpeg: probability of JPEG compression artifacts.
         jpeg_quality: range of the JPEG quality (0-100), ends included.
         background_swap: probability of putting the foreground (by the mask) onto another sample's image.
+        no_subject: probability of replacing the sample by one with nothing salient and an empty mask (a
+            window of its own background, or a generated gradient or texture), so plain scenes give
+            empty masks (:mod:`cutkit.data.no_subject`).
     """
 
     crop_p: float = 1.0
@@ -107,6 +110,7 @@ class AugmentConfig:
     jpeg: float = 0.1
     jpeg_quality: tuple[int, int] = (30, 90)
     background_swap: float = 0.0
+    no_subject: float = 0.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -147,6 +151,7 @@ _PROBABILITIES = (
     "salt_pepper",
     "jpeg",
     "background_swap",
+    "no_subject",
 )
 # field -> (lowest, highest, lowest excluded). For (lo, hi) range fields both ends must lie within.
 _BOUNDS: dict[str, tuple[float, float, bool]] = {
@@ -575,13 +580,15 @@ class Compose:
 def build_train_transform(cfg: AugmentConfig, size: int | tuple[int, int]) -> Compose:
     """Training augmentation to ``size`` (one side, or ``(height, width)``); ops turned off are left out.
 
-    Order: crop to size, flip, one affine warp, background swap (on the final-size image), then photometric
-    ops, so a swapped background gets the same colour jitter, blur and noise as the foreground.
+    Order: a sample with no subject (if drawn), crop to size, flip, one affine warp, background swap (on the
+    final-size image), then photometric ops, so a swapped background gets the same colour jitter, blur and
+    noise as the foreground.
     """
+    from cutkit.data.no_subject import NoSubject
+
     hw = _size_hw(size)
-    ops: list[Transform] = [
-        RandomResizedCrop(size=hw, scale=cfg.crop_scale, ratio=cfg.crop_ratio, p=cfg.crop_p)
-    ]
+    ops: list[Transform] = [NoSubject(p=cfg.no_subject)] if cfg.no_subject > 0 else []
+    ops.append(RandomResizedCrop(size=hw, scale=cfg.crop_scale, ratio=cfg.crop_ratio, p=cfg.crop_p))
     if cfg.hflip > 0:
         ops.append(RandomHFlip(p=cfg.hflip))
     if _affine_on(cfg):
