@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/python -m cutkit.demo $(DEMO_ARGS)
 
+# The page's browser test needs Debian's chromium (BSD-3-Clause) and Playwright for Python (Apache-2.0):
+# browser_deps.sh installs them when it can and never fails; without them that test skips and says why.
 test: install
+	VENV=$(VENV) bash scripts/browser_deps.sh
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: install

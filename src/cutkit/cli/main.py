@@ -17,6 +17,7 @@ COMMANDS = {
     "data": ("cutkit.cli.data", "pack image/mask folders into tar shards, check a dataset"),
     "train": ("cutkit.cli.train", "train a network on your data (runs/<task>/<name>)"),
     "eval": ("cutkit.cli.eval", "evaluate a model on image/mask pairs (MAE, F-measures, S, E, IoU)"),
+    "serve": ("cutkit.cli.serve", "HTTP API and web page for background removal (FastAPI + uvicorn)"),
 }
 
 

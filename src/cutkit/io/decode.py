@@ -34,6 +34,10 @@ class ImageError(ValueError):
     """An input that is not a readable image; the message names the source and the problem."""
 
 
+class PixelLimitError(ImageError):
+    """An image with more pixels than allowed, refused from its header before decoding."""
+
+
 class ImageWarning(UserWarning):
     """An input that was read, with something worth knowing (e.g. only an animation's first frame used)."""
 
@@ -110,12 +114,25 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def _decode(data: bytes, name: str, max_pixels: int) -> Image.Image:
+def check_header(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Read only the header of ``data`` and check its size against ``max_pixels``; nothing is decoded.
+
+    Returns the opened (not yet loaded) image.
+
+    Raises:
+        PixelLimitError: more pixels than ``max_pixels``.
+        ImageError: empty, or not a readable image.
+    """
     if not data:
         raise ImageError(f"{name}: empty input (0 bytes)")
     _allow_in_pillow(max_pixels)
     img = _open_header(data, name)
     _check_pixels(img, name, max_pixels)
+    return img
+
+
+def _decode(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    img = check_header(data, name, max_pixels=max_pixels)
     try:
         if getattr(img, "is_animated", False):  # looks for a second frame: may hit a broken file's end
             warnings.warn(f"{name}: animated image: only its first frame is used", ImageWarning, stacklevel=3)
@@ -141,7 +158,7 @@ def _open_header(data: bytes, name: str) -> Image.Image:
     except UnidentifiedImageError:
         raise _unreadable(data, name) from None
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: too many pixels, refused before decoding ({exc})") from None
+        raise PixelLimitError(f"{name}: too many pixels, refused before decoding ({exc})") from None
     except _DECODE_ERRORS as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
 
@@ -149,7 +166,7 @@ def _open_header(data: bytes, name: str) -> Image.Image:
 def _check_pixels(img: Image.Image, name: str, max_pixels: int) -> None:
     w, h = img.size
     if w * h > max_pixels:
-        raise ImageError(
+        raise PixelLimitError(
             f"{name}: {w}×{h} = {w * h:,} pixels, more than the limit of {max_pixels:,}; refused before "
             "decoding (raise it with --max-pixels / max_pixels if the file is trusted)"
         )

@@ -1,0 +1,1 @@
+"""``cutkit serve``: the HTTP API and the web page (needs the ``server`` extra: FastAPI, uvicorn)."""
