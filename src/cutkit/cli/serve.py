@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from cutkit._util import config_cli
+from cutkit._util.memory import limit_malloc_arenas
 from cutkit.cli.main import CliError
 
 
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
             "the server (pass --api-key or set CUTKIT_API_KEY)",
             file=sys.stderr,
         )
+    limit_malloc_arenas()  # before the model's, the workers' and the event loop's threads: flat memory
     app = _app(cfg)
     import uvicorn
 
