@@ -196,16 +196,28 @@ def test_the_probability_is_never_stretched(
     assert remover.alpha_batch([photo], o)[0].max() <= 16
 
 
-@pytest.mark.parametrize("kind", ["horizontal", "vertical"])
-def test_a_flat_gradient_gives_an_almost_empty_mask(remover, kind: str) -> None:
-    """No subject, the default model and options: no pixel reaches 0.5, and the mean alpha stays at most
-    0.25 (measured 0.17 and 0.11). Min-max normalised (rembg), the same output reaches 1.0, mean 0.33."""
-    t = np.linspace(0, 1, 640 if kind == "horizontal" else 480, dtype=np.float32)
-    ramp = np.broadcast_to(t[None, :] if kind == "horizontal" else t[:, None], (480, 640))
+def _no_subject(kind: str) -> np.ndarray:
+    """A 640×480 photo with nothing salient: a colour gradient, or a grainy or cloudy colour texture."""
+    if kind in ("horizontal", "vertical"):
+        t = np.linspace(0, 1, 640 if kind == "horizontal" else 480, dtype=np.float32)
+        ramp = np.broadcast_to(t[None, :] if kind == "horizontal" else t[:, None], (480, 640))
+    else:  # filtered noise: fine grain (sand, concrete) or soft clouds
+        noise = np.random.default_rng(7).random((480, 640), dtype=np.float32)
+        ramp = cv2.normalize(
+            cv2.GaussianBlur(noise, (0, 0), 1.5 if kind == "grain" else 25), None, 0, 1, cv2.NORM_MINMAX
+        )
     low, high = np.float32((20, 80, 200)), np.float32((220, 200, 230))
-    photo = (low + (high - low) * ramp[..., None]).astype(np.uint8)
-    alpha = remover.alpha_batch([photo])[0].astype(np.float32) / 255
-    assert alpha.max() < 0.5 and alpha.mean() <= 0.25, (alpha.max(), alpha.mean())
+    return (low + (high - low) * ramp[..., None]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["horizontal", "vertical", "grain", "clouds"])
+def test_a_photo_with_no_subject_gives_an_almost_empty_mask(remover, kind: str) -> None:
+    """No subject, the default model and options: no pixel reaches 0.25 and the mean alpha stays below 0.005
+    (measured 0.000 and 0 for all four; the weights before the ``no_subject`` fine-tune gave a mean of up to
+    0.023 and a maximum of 0.21 on the clouds). Min-max normalised per image, as rembg does, any of them
+    would span the full 0-1 range."""
+    alpha = remover.alpha_batch([_no_subject(kind)])[0].astype(np.float32) / 255
+    assert alpha.max() < 0.25 and alpha.mean() < 0.005, (alpha.max(), alpha.mean())
 
 
 # --------------------------------------------------------------------------------------------- wiring

@@ -59,7 +59,7 @@ _TORCH_MODELS: tuple[ModelSpec, ...] = (
             filename="cutnet-duts.safetensors",
             bundled=True,
             size=3941754,
-            sha256="be3eb734afe609b94efbf8688461f7147d85d728fc93fd2546b6b95f55affb52",
+            sha256="011359e21f7c66761265e19c6dedf2ccca42b7bbb150359736feec46ec4a3f40",
         ),
     ),
     _u2(
