@@ -56,6 +56,15 @@ def _photo(hw: tuple[int, int]) -> np.ndarray:
     return rgb
 
 
+def _subject_photo(hw: tuple[int, int]) -> np.ndarray:
+    """A red ellipse (a subject the default model finds) in the left third of a noisy blue photo."""
+    h, w = hw
+    noise = np.random.default_rng(0).normal(0, 12, (h, w, 3))
+    rgb = np.clip(np.float32((30, 60, 200)) + noise, 0, 255).astype(np.uint8)
+    cv2.ellipse(rgb, (w // 4, h // 2), (w // 6, h // 3), 0, 0, 360, (230, 40, 30), -1)
+    return rgb
+
+
 # --------------------------------------------------------------------------------------------- letterbox
 
 
@@ -263,7 +272,7 @@ def test_eval_measures_each_choice(tmp_path: Path) -> None:
     pytest.importorskip("py_sod_metrics")
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
-    photo = _photo((120, 360))
+    photo = _subject_photo((120, 360))
     Image.fromarray(photo).save(tmp_path / "images" / "a.png")
     Image.fromarray(((photo[..., 0] > 128) * 255).astype(np.uint8)).save(tmp_path / "masks" / "a.png")
     maes = []
