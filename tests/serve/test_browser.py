@@ -124,6 +124,9 @@ def keyed_server_url(browser: Any) -> Iterator[str]:
 def _open(browser: Any, url: str) -> Iterator[Any]:
     """A fresh page at ``url``; JavaScript errors on it fail the test."""
     context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+    # Every action and wait gets the generous timeout, not Playwright's 30 s: a click on a loaded 2-core
+    # machine (the rest of the suite runs beside this test) can take longer to be handled.
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
