@@ -12,7 +12,6 @@ first, so the mask for a seed does not depend on which photometric ops are on.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from cutkit._util.suggest import did_you_mean
+from cutkit.data._bounded import Bound, BoundedConfig
 
 Sample = dict[str, Any]
 Background = Callable[[np.random.Generator], np.ndarray]
@@ -52,7 +51,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class AugmentConfig:
+class AugmentConfig(BoundedConfig):
     """Every augmentation knob for salient-object training. A probability of 0 turns its op off.
 
     Attributes:
@@ -112,31 +111,10 @@ class AugmentConfig:
     background_swap: float = 0.0
     no_subject: float = 0.0
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(f.default, tuple):
-                object.__setattr__(self, f.name, _checked_range(f.name, value))
-            else:
-                _check_number(f.name, value, _BOUNDS[f.name])
-
     @classmethod
     def none(cls) -> AugmentConfig:
         """No augmentation: every image is only resized to the output size."""
         return cls(**{name: 0.0 for name in _PROBABILITIES})
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> AugmentConfig:
-        """The defaults with ``d``'s values over them; unknown keys are rejected with the closest name."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in d:
-            if key not in names:
-                raise ValueError(f"unknown augmentation option '{key}'{did_you_mean(key, names)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field by name (ranges as lists), e.g. to record with a run."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 _PROBABILITIES = (
@@ -153,45 +131,23 @@ _PROBABILITIES = (
     "background_swap",
     "no_subject",
 )
-# field -> (lowest, highest, lowest excluded). For (lo, hi) range fields both ends must lie within.
-_BOUNDS: dict[str, tuple[float, float, bool]] = {
-    **{name: (0.0, 1.0, False) for name in _PROBABILITIES},
-    "crop_scale": (0.0, 1.0, True),
-    "crop_ratio": (0.0, math.inf, True),
-    "rotate": (0.0, 180.0, False),
-    "scale": (0.0, math.inf, True),
-    "translate": (0.0, 1.0, False),
-    "brightness": (0.0, 1.0, False),
-    "contrast": (0.0, 1.0, False),
-    "saturation": (0.0, 1.0, False),
-    "hue": (0.0, 0.5, False),
-    "blur_sigma": (0.0, math.inf, True),
-    "noise_std": (0.0, 1.0, False),
-    "salt_pepper_amount": (0.0, 1.0, False),
-    "jpeg_quality": (0.0, 100.0, False),
+# For (lo, hi) range fields both ends must lie within.
+AugmentConfig.BOUNDS = {
+    **{name: Bound(0.0, 1.0) for name in _PROBABILITIES},
+    "crop_scale": Bound(0.0, 1.0, low_open=True),
+    "crop_ratio": Bound(0.0, math.inf, low_open=True),
+    "rotate": Bound(0.0, 180.0),
+    "scale": Bound(0.0, math.inf, low_open=True),
+    "translate": Bound(0.0, 1.0),
+    "brightness": Bound(0.0, 1.0),
+    "contrast": Bound(0.0, 1.0),
+    "saturation": Bound(0.0, 1.0),
+    "hue": Bound(0.0, 0.5),
+    "blur_sigma": Bound(0.0, math.inf, low_open=True),
+    "noise_std": Bound(0.0, 1.0),
+    "salt_pepper_amount": Bound(0.0, 1.0),
+    "jpeg_quality": Bound(0, 100, whole=True),
 }
-
-
-def _check_number(name: str, value: Any, bounds: tuple[float, float, bool]) -> None:
-    low, high, low_open = bounds
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"AugmentConfig.{name} must be a number, got {value!r}")
-    if not (low < value if low_open else low <= value) or not value <= high:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"AugmentConfig.{name} must lie in {interval}, got {value!r}")
-
-
-def _checked_range(name: str, value: Any) -> tuple[Any, Any]:
-    """``value`` as a ``(lo, hi)`` tuple (JSON/YAML give lists), after checking bounds, order and type."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"AugmentConfig.{name} must be a (low, high) pair, got {value!r}")
-    for end in value:
-        _check_number(name, end, _BOUNDS[name])
-    if value[0] > value[1]:
-        raise ValueError(f"AugmentConfig.{name} must be ordered (low <= high), got {tuple(value)!r}")
-    if name == "jpeg_quality" and not all(isinstance(end, int) for end in value):
-        raise ValueError(f"AugmentConfig.{name} must be whole numbers, got {tuple(value)!r}")
-    return (value[0], value[1])
 
 
 # --- sample checks and shared helpers ----------------------------------------------------------------

@@ -13,7 +13,6 @@ statistics of a dataset: :func:`compute_stats`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from cutkit._util.suggest import did_you_mean
+from cutkit.data._bounded import Bound, BoundedConfig
 from cutkit.data.classify.stats import compute_stats
 from cutkit.data.transforms import ColorJitter as _RgbJitter
 from cutkit.data.transforms import GaussianNoise as _Noise
+from cutkit.data.transforms import _draw, _size_hw
 
 Sample = dict[str, Any]
 Range = tuple[float, float]
@@ -53,18 +53,6 @@ class Op(Protocol):
     """What every op and :class:`Compose` are: ``op(sample, rng) -> new sample``."""
 
     def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample: ...
-
-
-def _draw(rng: np.random.Generator, p: float) -> bool:
-    """True with probability ``p``; spends no draw when ``p`` is 0 or 1."""
-    return p >= 1.0 or (p > 0.0 and rng.random() < p)
-
-
-def _size_hw(size: int | Sequence[int]) -> tuple[int, int]:
-    hw = (size, size) if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else ()
-    if len(hw) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in hw):
-        raise ValueError(f"size must be a positive int or a (height, width) pair of them, got {size!r}")
-    return hw  # type: ignore[return-value]
 
 
 def check_sample(sample: Mapping[str, Any]) -> None:
@@ -306,7 +294,7 @@ class Compose:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassifyAugment:
+class ClassifyAugment(BoundedConfig):
     """Every augmentation knob of classification training. A probability or size of 0 turns its op off.
 
     The defaults are the CIFAR/ImageNet standard (4-pixel crop padding, horizontal flip); turn ``hflip``
@@ -345,68 +333,27 @@ class ClassifyAugment:
     salt_pepper_amount: Range = (0.001, 0.01)
     fill: int = 0
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(f.default, tuple):
-                object.__setattr__(self, f.name, _checked_range(f.name, value))
-            else:
-                _check_number(f.name, value, _BOUNDS[f.name])
-
     @classmethod
     def none(cls) -> ClassifyAugment:
         """No augmentation at all."""
         return cls(crop_padding=0, hflip=0.0)
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ClassifyAugment:
-        """The defaults with ``d``'s values over them; unknown keys are rejected with the closest name."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in d:
-            if key not in names:
-                raise ValueError(f"unknown augmentation option '{key}'{did_you_mean(key, names)}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field by name (ranges as lists), e.g. to record with a run."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
 
 _PROBABILITIES = ("hflip", "rotate_p", "translate_p", "jitter_p", "cutout", "noise", "salt_pepper")
-# field -> (lowest, highest, whole numbers only)
-_BOUNDS: dict[str, tuple[float, float, bool]] = {
-    **{name: (0.0, 1.0, False) for name in _PROBABILITIES},
-    "crop_padding": (0, 1024, True),
-    "rotate": (0.0, 180.0, False),
-    "translate": (0.0, 1.0, False),
-    "brightness": (0.0, 1.0, False),
-    "contrast": (0.0, 1.0, False),
-    "saturation": (0.0, 1.0, False),
-    "hue": (0.0, 0.5, False),
-    "cutout_size": (0.0, 1.0, False),
-    "noise_std": (0.0, 1.0, False),
-    "salt_pepper_amount": (0.0, 1.0, False),
-    "fill": (0, 255, True),
+ClassifyAugment.BOUNDS = {
+    **{name: Bound(0.0, 1.0) for name in _PROBABILITIES},
+    "crop_padding": Bound(0, 1024, whole=True),
+    "rotate": Bound(0.0, 180.0),
+    "translate": Bound(0.0, 1.0),
+    "brightness": Bound(0.0, 1.0),
+    "contrast": Bound(0.0, 1.0),
+    "saturation": Bound(0.0, 1.0),
+    "hue": Bound(0.0, 0.5),
+    "cutout_size": Bound(0.0, 1.0),
+    "noise_std": Bound(0.0, 1.0),
+    "salt_pepper_amount": Bound(0.0, 1.0),
+    "fill": Bound(0, 255, whole=True),
 }
-
-
-def _check_number(name: str, value: Any, bounds: tuple[float, float, bool]) -> None:
-    low, high, whole = bounds
-    kinds = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise ValueError(f"ClassifyAugment.{name} must be {'an int' if whole else 'a number'}, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"ClassifyAugment.{name} must lie in [{low:g}, {high:g}], got {value!r}")
-
-
-def _checked_range(name: str, value: Any) -> tuple[Any, Any]:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"ClassifyAugment.{name} must be a (low, high) pair, got {value!r}")
-    for end in value:
-        _check_number(name, end, _BOUNDS[name])
-    if value[0] > value[1]:
-        raise ValueError(f"ClassifyAugment.{name} must be ordered (low <= high), got {tuple(value)!r}")
-    return (value[0], value[1])
 
 
 def _tail(mean: Sequence[float] | None, std: Sequence[float] | None) -> list[Op]:
