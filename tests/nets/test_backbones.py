@@ -163,7 +163,7 @@ def test_cutnet_option_errors() -> None:
         build_net("cutnet", decoder_channels=0)
     with pytest.raises(TypeError, match="did you mean 'width'"):
         build_net("cutnet", backbone_kwargs={"widht": 0.5})
-    with pytest.raises(KeyError, match="unknown backbone 'resnet50'"):
-        build_net("cutnet", backbone="resnet50")
+    with pytest.raises(KeyError, match=r"unknown backbone 'resnet51' \(did you mean [^)]*'resnet50'"):
+        build_net("cutnet", backbone="resnet51")
     with pytest.raises(TypeError, match="backbone_kwargs must be a dict"):
         build_net("cutnet", backbone_kwargs=[("width", 0.5)])

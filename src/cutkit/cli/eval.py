@@ -1,5 +1,7 @@
 """``cutkit eval --model NAME --data DIR``: salient-object metrics of a model on image/mask pairs.
 
+``--task classify`` evaluates a trained classifier instead (see :mod:`cutkit.cli.eval_classify`).
+
 Writes ``per_image.csv``, ``summary.json`` and ``pr_curve.png`` to ``runs/eval/<model>-<data>[N]/`` (or
 ``-o OUT``) and prints a table, or with ``--json`` only the summary as JSON. The metrics follow
 pysodmetrics (see :mod:`cutkit.metrics.salient`); each mask is used at its own size, the prediction is
@@ -37,10 +39,22 @@ _SKIP = tuple(o.name for o in opt.REMOVE_OPTIONS if o.group != "model" and o.nam
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--task",
+        choices=("salient", "classify"),
+        default="salient",
+        help="salient (image/mask pairs, the default) or classify (labelled images: accuracy, F1, confusion)",
+    )
+    parser.add_argument(
         "--data",
         required=True,
         metavar="DIR",
-        help="image/mask pairs: a folder (images/ + masks/, …) or a list",
+        help="image/mask pairs: a folder (images/ + masks/, …) or a list; with --task classify an MNIST or "
+        "CIFAR-10 folder, an image-folder tree or a path,label CSV",
+    )
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="with --task classify: the split of --data to evaluate (default: test)",
     )
     parser.add_argument("--json", action="store_true", help="print only the summary, as JSON, on stdout")
     parser.add_argument("--save-maps", metavar="DIR", help="also write each predicted map as <stem>.png")
@@ -51,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == "classify":
+        from cutkit.cli import eval_classify
+
+        return eval_classify.run(args)
+    if args.split is not None:
+        raise CliError("--split applies to --task classify only")
     try:
         options = opt.from_namespace(args)
     except (TypeError, ValueError) as exc:

@@ -16,8 +16,11 @@ COMMANDS = {
     "export": ("cutkit.cli.export", "export a model to ONNX (optionally int8)"),
     "data": ("cutkit.cli.data", "pack image/mask folders into tar shards, check a dataset"),
     "train": ("cutkit.cli.train", "train a network on your data (runs/<task>/<name>)"),
-    "eval": ("cutkit.cli.eval", "evaluate a model on image/mask pairs (MAE, F-measures, S, E, IoU)"),
+    "eval": ("cutkit.cli.eval", "evaluate a model on image/mask pairs, or a classifier (--task classify)"),
     "serve": ("cutkit.cli.serve", "HTTP API and web page for background removal (FastAPI + uvicorn)"),
+    "predict": ("cutkit.cli.predict", "label images with a trained classifier (top-k classes)"),
+    "explain": ("cutkit.cli.explain", "heatmaps of why a classifier decided (Grad-CAM, saliency)"),
+    "prune": ("cutkit.cli.prune", "prune a trained classifier (channels or weights) and fine-tune it"),
 }
 
 

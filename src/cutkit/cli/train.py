@@ -16,7 +16,10 @@ from cutkit.cli.main import CliError
 from cutkit.train.config import RESUMABLE_CHANGES, TrainConfig
 
 # task → (module, config class name, task class name)
-TASKS = {"salient": ("cutkit.train.salient", "SalientConfig", "SalientTask")}
+TASKS = {
+    "salient": ("cutkit.train.salient", "SalientConfig", "SalientTask"),
+    "classify": ("cutkit.train.classify", "ClassifyConfig", "ClassifyTask"),
+}
 
 
 def _task_parts(task: str) -> tuple[type, type]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,26 +76,37 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 
 def quantize_int8(fp32: Path, out: Path, spec: ModelSpec, calib_dir: Path, *, max_images: int = 32) -> Path:
-    """Static int8 quantization (QDQ, per-channel weights) calibrated on the images in ``calib_dir``.
+    """Static int8 quantization of a segmentation network, calibrated on the images in ``calib_dir``.
+
+    See :func:`quantize_onnx_int8` for what is quantized and why.
+    """
+    images = _calibration_images(calib_dir, max_images)
+    return quantize_onnx_int8(fp32, out, (x[None] for x in _calib_inputs(images, spec)))
+
+
+def quantize_onnx_int8(fp32: Path, out: Path, batches: Iterable[np.ndarray]) -> Path:
+    """Static int8 quantization (QDQ, per-channel weights) of an ONNX file with one input named ``input``.
 
     Only dense convolutions (and matrix products) are quantized. Quantizing every op also quantized
     BatchNorm scales per tensor and the small-range Add/Mul/Concat paths, and grouped (depthwise)
     convolutions lose the most under per-tensor activation ranges while holding little of the compute.
     Measured against fp32 on people-mini, 12 hard photos: SINet mean |dp| 0.057 → 0.023, mask IoU
     0.61 → 0.81; ExtremeC3 0.039 → 0.021, 0.74 → 0.86; 12 clear photos: SINet 0.009 → 0.004 (IoU ≥ 0.97).
+
+    Args:
+        fp32: the float ONNX file; its metadata is copied to ``out``.
+        out: the int8 file, written through a temporary file.
+        batches: preprocessed input batches ``(n, C, H, W)`` whose activation ranges are recorded.
     """
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    images = _calibration_images(calib_dir, max_images)
-
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._it: Iterator[dict[str, np.ndarray]] = (
-                {"input": x[None]} for x in _calib_inputs(images, spec)
-            )
+            self._it: Iterator[np.ndarray] = iter(batches)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._it, None)
+            batch = next(self._it, None)
+            return None if batch is None else {"input": np.ascontiguousarray(batch, dtype=np.float32)}
 
     tmp = out.with_name(out.name + ".part")
     quantize_static(

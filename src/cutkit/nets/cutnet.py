@@ -92,8 +92,9 @@ class CutNet(nn.Module):
 
     With the default MobileNetV2 backbone: about 1.9 M parameters and 0.64 GMACs (1.3 GFLOPs) at 320×320 (see
     ``tests/nets/test_backbones.py`` for the bound we hold it to). Any registered backbone fits, e.g.
-    ``backbone_kwargs={"width": 0.5}`` or ``backbone="mobilenetv2_lite"``; the input channels are the
-    backbone's (``backbone_kwargs={"in_ch": 4}``).
+    ``backbone_kwargs={"width": 0.5}`` or ``backbone="mobilenetv2_lite"``, and every classifier's features
+    (``backbone="resnet18"``, whose weights a classification run's ``backbone.*`` tensors provide); the input
+    channels are the backbone's (``backbone_kwargs={"in_ch": 4}``).
 
     ``forward(x)`` returns LOGITS, all ``(N, out_ch, H, W)`` at the input size: ``(main, side1, ..., sidek)``
     in training mode (``side_outputs=True``; one side per decoder level but the finest, coarsest last), and
@@ -106,7 +107,9 @@ class CutNet(nn.Module):
     Args:
         backbone: a registered backbone name (see ``cutkit.nets._backbone.backbone_names()``).
         backbone_kwargs: the backbone's keyword arguments.
-        decoder_channels: decoder width, one number for every level or one per level, coarsest first.
+        decoder_channels: decoder width, one number for every level or one per level, coarsest first
+            (default: :data:`DEFAULT_DECODER_CHANNELS`, its finest entries for a backbone with fewer levels,
+            e.g. a ``resnet18`` with ``stem="cifar"`` has four).
         side_outputs: add deep-supervision side heads (used in training mode only).
         out_ch: output channels (1 for a foreground map).
     """
@@ -118,7 +121,7 @@ class CutNet(nn.Module):
         *,
         backbone: str = "mobilenetv2",
         backbone_kwargs: dict[str, Any] | None = None,
-        decoder_channels: int | Sequence[int] = DEFAULT_DECODER_CHANNELS,
+        decoder_channels: int | Sequence[int] | None = None,
         side_outputs: bool = True,
         out_ch: int = 1,
     ) -> None:
@@ -145,7 +148,11 @@ class CutNet(nn.Module):
         return (main, *reversed(sides))
 
 
-def _decoder_widths(decoder_channels: int | Sequence[int], levels: int) -> tuple[int, ...]:
+def _decoder_widths(decoder_channels: int | Sequence[int] | None, levels: int) -> tuple[int, ...]:
+    if decoder_channels is None:
+        # the defaults suit their reductions (coarse wide, fine narrow): fewer levels keep the fine end
+        pad = (DEFAULT_DECODER_CHANNELS[0],) * max(0, levels - len(DEFAULT_DECODER_CHANNELS))
+        return (*pad, *DEFAULT_DECODER_CHANNELS)[-levels:]
     widths = (decoder_channels,) * levels if isinstance(decoder_channels, int) else tuple(decoder_channels)
     if len(widths) != levels or not all(isinstance(c, int) and c > 0 for c in widths):
         raise ValueError(

@@ -91,9 +91,10 @@ class Export(Hook):
         net = trainer.task.build_model()
         net.load_state_dict(ckpt["ema"]["module"] if ckpt.get("ema") else ckpt["model"])
         path = trainer.task.export(net.eval(), trainer.run_dir, trainer.run_dir.name)
-        print(
-            f"exported {path} (epoch {ckpt['epoch']}); use it with: cutkit remove --model {trainer.run_dir}"
-        )
+        # a task other than salient segmentation says how its model is used (classify: cutkit predict)
+        usage = getattr(trainer.task, "usage", None)
+        hint = usage(trainer.run_dir) if usage else f"cutkit remove --model {trainer.run_dir}"
+        print(f"exported {path} (epoch {ckpt['epoch']}); use it with: {hint}")
 
 
 def default_hooks(trainer_cfg, log: MetricsLog) -> list[Hook]:

@@ -12,7 +12,8 @@ from torch import nn
 
 from cutkit._util.config_cli import opt
 from cutkit._util.suggest import unknown
-from cutkit.nets import build_net
+from cutkit.nets import arch_defaults, build_net
+from cutkit.nets._backbone import backbone_names
 from cutkit.train.task import TaskData
 from cutkit.zoo.models import IMAGENET_MEAN, IMAGENET_STD
 
@@ -35,6 +36,9 @@ class SalientConfig:
     val: tuple[str, ...] = opt((), "validation data (default: a seeded split of the training data)")
     val_fraction: float = opt(0.1, "fraction of the training data held out when --val is not given")
     model: str = opt("cutnet", "architecture to train", choices=tuple(TRAINABLE))
+    backbone: str | None = opt(
+        None, "the model's encoder: a backbone or classifier name, e.g. resnet18 (default: the model's own)"
+    )
     model_args: dict[str, Any] = opt({}, "architecture keywords, e.g. backbone_kwargs.width=0.5 as KEY=VALUE")
     imgsz: int = opt(320, "training and validation image size (square, a multiple of 32)")
     loss: str = opt(
@@ -56,6 +60,17 @@ class SalientConfig:
             raise ValueError(f"--imgsz must be a positive multiple of 32, got {self.imgsz}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.backbone is not None:
+            _check_backbone(self)
+
+
+def _check_backbone(cfg: SalientConfig) -> None:
+    if "backbone" not in arch_defaults(cfg.model):
+        raise ValueError(f"--backbone: {cfg.model} has no exchangeable encoder (cutnet has one)")
+    if "backbone" in cfg.model_args:
+        raise ValueError("the backbone is given twice: use --backbone or --model-args backbone=..., not both")
+    if cfg.backbone not in backbone_names():
+        raise ValueError("--backbone: " + unknown("backbone", cfg.backbone, backbone_names()))
 
 
 def _arch_kwargs(cfg: SalientConfig) -> dict[str, Any]:
@@ -67,6 +82,8 @@ def _arch_kwargs(cfg: SalientConfig) -> dict[str, Any]:
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
+    if cfg.backbone is not None:
+        out["backbone"] = cfg.backbone
     return out | TRAINABLE[cfg.model]
 
 
