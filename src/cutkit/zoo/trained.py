@@ -73,7 +73,19 @@ def find_trained(model: str) -> tuple[ModelSpec, Path] | None:
 
 
 def _read(spec_path: Path) -> ModelSpec:
+    from cutkit.zoo.classifier import FORMAT as CLASSIFIER_FORMAT
+
+    text = spec_path.read_text()
     try:
-        return spec_from_json(spec_path.read_text())
+        kind = json.loads(text).get("format") if text.lstrip().startswith("{") else None
+    except ValueError as exc:
+        raise TrainedModelError(f"{spec_path}: not a valid model spec ({exc})") from exc
+    if kind == CLASSIFIER_FORMAT:
+        raise TrainedModelError(
+            f"{spec_path.parent}: a trained classifier, not a background-removal model; "
+            f"label images with `cutkit predict --model {spec_path.parent} IMAGE...`"
+        )
+    try:
+        return spec_from_json(text)
     except (ValueError, TypeError, KeyError) as exc:
         raise TrainedModelError(f"{spec_path}: not a valid model spec ({exc})") from exc
