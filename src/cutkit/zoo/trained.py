@@ -77,10 +77,10 @@ def _read(spec_path: Path) -> ModelSpec:
 
     text = spec_path.read_text()
     try:
-        kind = json.loads(text).get("format") if text.lstrip().startswith("{") else None
+        data = json.loads(text)
     except ValueError as exc:
         raise TrainedModelError(f"{spec_path}: not a valid model spec ({exc})") from exc
-    if kind == CLASSIFIER_FORMAT:
+    if isinstance(data, dict) and data.get("format") == CLASSIFIER_FORMAT:
         raise TrainedModelError(
             f"{spec_path.parent}: a trained classifier, not a background-removal model; "
             f"label images with `cutkit predict --model {spec_path.parent} IMAGE...`"
