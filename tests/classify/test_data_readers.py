@@ -366,3 +366,67 @@ def test_sets_batch_through_a_dataloader(tmp_path: Path) -> None:
     batch = next(iter(DataLoader(data, batch_size=8)))
     assert batch["image"].shape == (8, 32, 32, 3) and batch["image"].dtype == torch.uint8
     assert batch["label"].tolist() == data.labels.tolist()
+
+
+# --- Tiny-ImageNet ----------------------------------------------------------------------------------
+
+
+def make_tiny_imagenet(parent: Path, per_class: int = 3) -> Path:
+    """``parent/tiny-imagenet-200`` as released: 3 classes, val labels in a table, an unlabelled test."""
+    root = parent / "tiny-imagenet-200"
+    wnids = ["n0300", "n0100", "n0200"]  # not sorted: the classes are
+    rng = np.random.default_rng(0)
+    for wnid in wnids:
+        folder = root / "train" / wnid / "images"
+        folder.mkdir(parents=True)
+        (root / "train" / wnid / f"{wnid}_boxes.txt").write_text("")
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8)).save(folder / f"{wnid}_{i}.JPEG")
+    (root / "val" / "images").mkdir(parents=True)
+    (root / "test" / "images").mkdir(parents=True)
+    rows = []
+    for i, wnid in enumerate(["n0200", "n0100", "n0200", "n0300"]):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), np.uint8)).save(
+            root / "val" / "images" / f"val_{i}.JPEG"
+        )
+        rows.append(f"val_{i}.JPEG\t{wnid}\t0\t0\t63\t63")
+    (root / "val" / "val_annotations.txt").write_text("\n".join(rows))  # no final newline, like the original
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(root / "test" / "images" / "test_0.JPEG")
+    (root / "wnids.txt").write_text("\n".join(wnids))
+    (root / "words.txt").write_text("n0100\tgoldfish, Carassius auratus\nn0200\tsalamander\nn0999\tother\n")
+    return root
+
+
+def test_tiny_imagenet_train_and_val_splits(tmp_path: Path) -> None:
+    from cutkit.data.classify.tinyimagenet import class_words
+
+    root = make_tiny_imagenet(tmp_path)
+    for spec in (root, tmp_path):  # the folder itself, or the one holding it
+        assert detect_format(spec) == "tiny-imagenet"
+        assert available_splits(spec) == ("train", "val")
+    train = open_classification(tmp_path, "train")
+    assert train.classes == ["n0100", "n0200", "n0300"] and train.split == "train"
+    assert train.counts().tolist() == [3, 3, 3] and len(train) == 9
+    sample = train[0]
+    assert sample["image"].shape == (64, 64, 3) and sample["name"] == "n0100/images/n0100_0.JPEG"
+    val = open_classification(root, "val", channels=1)
+    assert val.labels.tolist() == [1, 0, 1, 2] and val.names[0] == "images/val_0.JPEG"
+    assert val[3]["image"].shape == (64, 64)
+    assert class_words(root) == {"n0100": "goldfish, Carassius auratus", "n0200": "salamander"}
+
+
+def test_tiny_imagenet_errors_name_the_file(tmp_path: Path) -> None:
+    root = make_tiny_imagenet(tmp_path)
+    with pytest.raises(DataError, match=r"test labels are not public.*'val'"):
+        open_classification(root, "test")
+    table = root / "val" / "val_annotations.txt"
+    table.write_text("val_0.JPEG\tn0100\nval_1.JPEG\tn0999\n")
+    with pytest.raises(DataError, match=r"val_annotations.txt, line 2: .*n0999"):
+        open_classification(root, "val")
+    table.write_text("val_9.JPEG\tn0100\n")
+    with pytest.raises(DataError, match=r"line 1: no such image .*val_9.JPEG"):
+        open_classification(root, "val")
+    for image in (root / "train" / "n0200" / "images").iterdir():
+        image.unlink()
+    with pytest.raises(DataError, match=r"n0200: class 'n0200' of wnids.txt has no training images"):
+        open_classification(root, "train")

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             task_cfg = config_cli.build(cfg_cls, config_cli.explicit(args, cfg_cls))
             train_cfg = config_cli.build(TrainConfig, config_cli.explicit(args, TrainConfig))
+            if train_cfg.pretrained and hasattr(task_cfg, "for_pretrained"):
+                task_cfg = _for_pretrained(task_cfg, train_cfg.pretrained)
             run_dir, ckpt = (
                 new_run_dir(train_cfg.project, args.task, train_cfg.name, exist_ok=train_cfg.exist_ok),
                 None,
@@ -62,6 +64,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, ImportError) as exc:
         raise CliError(str(exc)) from exc
     return _train(task, train_cfg, run_dir, ckpt, user, info)
+
+
+def _for_pretrained(task_cfg: Any, pretrained: str) -> Any:
+    """The task's settings adapted to ``--pretrained`` (a classifier's encoder, say), saying what changed."""
+    adapted = task_cfg.for_pretrained(pretrained)
+    if adapted != task_cfg:
+        before, after = vars(task_cfg), vars(adapted)
+        changes = ", ".join(f"{k}={after[k]}" for k in after if after[k] != before[k])
+        print(f"settings from --pretrained {pretrained}: {changes}", file=sys.stderr)
+    return adapted
 
 
 def _check_extras(cfg: TrainConfig) -> None:

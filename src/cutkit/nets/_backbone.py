@@ -48,6 +48,17 @@ def backbone_names() -> list[str]:
     return sorted(_BACKBONES)
 
 
+def backbone_defaults(name: str) -> dict[str, Any]:
+    """The keyword arguments of backbone ``name`` with their default values."""
+    import inspect
+
+    _load_all()
+    if name not in _BACKBONES:
+        raise KeyError(unknown("backbone", name, _BACKBONES))
+    params = inspect.signature(_BACKBONES[name]).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
 def build_backbone(name: str, **kwargs: Any) -> nn.Module:
     """Build the backbone ``name`` and check that it honours the feature contract.
 

@@ -31,7 +31,8 @@ class ClassifyConfig:
     """What the classification task learns from, with which loss, and how it is measured."""
 
     data: str = opt(
-        "", "training data: an MNIST or CIFAR-10 folder, an image-folder tree or a CSV of path,label"
+        "",
+        "training data: an MNIST, CIFAR-10 or Tiny-ImageNet folder, an image-folder tree, a path,label CSV",
     )
     val: str | None = opt(
         None, "validation data (its test split); default: --val-fraction of --data held out"

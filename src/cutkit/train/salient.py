@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from torch import nn
 from cutkit._util.config_cli import opt
 from cutkit._util.suggest import unknown
 from cutkit.nets import arch_defaults, build_net
-from cutkit.nets._backbone import backbone_names
+from cutkit.nets._backbone import backbone_defaults, backbone_names
 from cutkit.train.task import TaskData
 from cutkit.zoo.models import IMAGENET_MEAN, IMAGENET_STD
 
@@ -63,6 +63,11 @@ class SalientConfig:
         if self.backbone is not None:
             _check_backbone(self)
 
+    def for_pretrained(self, pretrained: str) -> SalientConfig:
+        """This config with the encoder of ``pretrained`` when it is a classification run (see
+        :func:`encoder_from_classifier`), else unchanged."""
+        return encoder_from_classifier(self, pretrained)
+
 
 def _check_backbone(cfg: SalientConfig) -> None:
     if "backbone" not in arch_defaults(cfg.model):
@@ -71,6 +76,45 @@ def _check_backbone(cfg: SalientConfig) -> None:
         raise ValueError("the backbone is given twice: use --backbone or --model-args backbone=..., not both")
     if cfg.backbone not in backbone_names():
         raise ValueError("--backbone: " + unknown("backbone", cfg.backbone, backbone_names()))
+
+
+def encoder_from_classifier(cfg: SalientConfig, pretrained: str) -> SalientConfig:
+    """``cfg`` with the encoder that the classification run ``pretrained`` was trained as.
+
+    ``--pretrained runs/classify/r18`` then needs no ``--backbone resnet18 --model-args
+    backbone_kwargs.width=...``: they are the run's. What the user did give must agree with the run.
+
+    Raises:
+        ValueError: the model has no exchangeable encoder, or the user's backbone or keywords differ from
+            the run's, or the classifier cannot be an RGB encoder (grey input, channel-pruned).
+    """
+    from cutkit.zoo.classifier import find_classifier, is_classifier
+
+    if not is_classifier(pretrained):
+        return cfg
+    spec, _ = find_classifier(pretrained)
+    where = f"--pretrained {pretrained} is a {spec.arch} classifier"
+    if "backbone" not in arch_defaults(cfg.model):
+        raise ValueError(f"{where}, but {cfg.model} has no exchangeable encoder (cutnet has one)")
+    chosen = cfg.backbone or cfg.model_args.get("backbone")
+    if chosen not in (None, spec.arch):
+        raise ValueError(
+            f"{where}: --backbone {chosen} does not fit it (leave --backbone out to use {spec.arch})"
+        )
+    if spec.in_channels != 3 or (spec.pruned or {}).get("method") == "channel":
+        why = "channel-pruned" if spec.in_channels == 3 else f"for {spec.in_channels}-channel images"
+        raise ValueError(f"{where} {why}: a salient network's encoder needs an unpruned RGB classifier")
+    model_args = dict(cfg.model_args)
+    trained = arch_defaults(spec.arch) | spec.arch_kwargs
+    for key in sorted(backbone_defaults(spec.arch).keys() & trained.keys()):
+        run_value = trained[key]
+        given = model_args.setdefault(f"backbone_kwargs.{key}", run_value)
+        if given != run_value:
+            raise ValueError(
+                f"{where} with {key}={run_value}: --model-args backbone_kwargs.{key}={given} differs"
+            )
+    model_args.pop("backbone", None)
+    return replace(cfg, backbone=spec.arch, model_args=model_args)
 
 
 def _arch_kwargs(cfg: SalientConfig) -> dict[str, Any]:

@@ -5,6 +5,8 @@ A source is a path, recognised by what it holds (in this order):
 - ``mnist``: a folder with the MNIST IDX files (:mod:`cutkit.data.classify.idx`); splits train, test;
 - ``cifar10``: a folder with CIFAR-10 python batches, or holding ``cifar-10-batches-py``
   (:mod:`cutkit.data.classify.cifar`); splits train, test;
+- ``tiny-imagenet``: a Tiny-ImageNet folder (``wnids.txt``, ``train/``, ``val/``), or one holding
+  ``tiny-imagenet-200`` (:mod:`cutkit.data.classify.tinyimagenet`); splits train, val;
 - ``csv``: a ``.csv`` list, or a folder with ``train.csv``/``val.csv``/``test.csv``
   (:mod:`cutkit.data.classify.csvlist`);
 - ``folder``: an image-folder tree, split or not (:mod:`cutkit.data.classify.folder`).
@@ -24,9 +26,10 @@ from cutkit.data.classify.cifar import cifar_root, open_cifar10
 from cutkit.data.classify.csvlist import csv_splits, open_csv
 from cutkit.data.classify.folder import open_image_folder, split_folders
 from cutkit.data.classify.idx import find_mnist, open_mnist
+from cutkit.data.classify.tinyimagenet import open_tiny_imagenet, tiny_imagenet_root
 
 SPLITS = ("train", "val", "test")
-FORMATS = ("mnist", "cifar10", "csv", "folder")
+FORMATS = ("mnist", "cifar10", "tiny-imagenet", "csv", "folder")
 
 __all__ = ["FORMATS", "SPLITS", "available_splits", "detect_format", "open_classification"]
 
@@ -52,6 +55,8 @@ def detect_format(spec: str | Path) -> str:
         return "mnist"
     if cifar_root(path) is not None:
         return "cifar10"
+    if tiny_imagenet_root(path) is not None:
+        return "tiny-imagenet"
     if csv_splits(path):
         return "csv"
     return "folder"
@@ -65,6 +70,8 @@ def available_splits(spec: str | Path) -> tuple[str, ...]:
         found: Sequence[str] = list(find_mnist(path))
     elif fmt == "cifar10":
         found = [s for s in ("train", "test") if _has_cifar_split(path, s)]
+    elif fmt == "tiny-imagenet":
+        found = ["train", "val"]
     elif fmt == "csv":
         found = list(csv_splits(path)) if path.is_dir() else []
     else:
@@ -111,6 +118,8 @@ def open_classification(
         data: ClassificationSet = open_mnist(path, split, channels=channels)
     elif fmt == "cifar10":
         data = open_cifar10(path, split, channels=channels)
+    elif fmt == "tiny-imagenet":
+        data = open_tiny_imagenet(path, split, channels=channels)
     elif fmt == "csv":
         data = open_csv(path, split, classes=classes, channels=channels)
     else:
