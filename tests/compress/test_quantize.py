@@ -87,3 +87,62 @@ def test_export_errors_are_clear(exported: tuple[Path, Path, Path, Path], tmp_pa
     assert code == 2 and "nope" in capsys.readouterr().err
     code = main(["export", str(run), "-o", str(tmp_path / "x.onnx"), "--weights", "w.safetensors"])
     assert code == 2 and "--weights is for zoo models" in capsys.readouterr().err
+
+
+def _predict_json(model: Path, images: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, list]:
+    capsys.readouterr()
+    assert (
+        main(["predict", "--model", str(model), str(images), "--json", "--top-k", "2", "--device", "cpu"])
+        == 0
+    )
+    return {Path(r["image"]).name: r["top"] for r in json.loads(capsys.readouterr().out)}
+
+
+def test_predict_and_eval_run_the_exported_file(
+    exported: tuple[Path, Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The .onnx file labels images as its run does: fp32 probabilities within 1e-4, int8 the same top-1
+    on >= 95 % of the images, and `eval --task classify` scores it (accuracy >= 0.9, as above)."""
+    data, run, fp32, int8 = exported
+    images = data / "test" / "bright"
+    by_run, by_fp32 = _predict_json(run, images, capsys), _predict_json(fp32, images, capsys)
+    assert by_run.keys() == by_fp32.keys() and len(by_run) == 30
+    for name, top in by_run.items():
+        assert [t["label"] for t in top] == [t["label"] for t in by_fp32[name]]
+        assert all(
+            abs(a["probability"] - b["probability"]) <= 1e-4 for a, b in zip(top, by_fp32[name], strict=True)
+        )
+    by_int8 = _predict_json(int8, images, capsys)
+    same = np.mean([by_int8[n][0]["label"] == top[0]["label"] for n, top in by_run.items()])
+    assert same >= 0.95
+
+    assert main(["eval", "--task", "classify", "--model", str(int8), "--data", str(data), "--json",
+                 "-o", str(fp32.parent / "eval-int8")]) == 0  # fmt: skip
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["accuracy"] >= 0.9 and summary["model"] == str(int8)
+
+
+def test_the_exported_file_is_refused_where_it_cannot_serve(
+    exported: tuple[Path, Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, _, fp32, _ = exported
+    image = next((data / "test" / "dim").iterdir())
+    assert main(["remove", str(image), "--model", str(fp32), "-o", str(tmp_path / "cut.png")]) == 2
+    err = capsys.readouterr().err
+    assert "an exported classifier, not a background-removal model" in err and "cutkit predict" in err
+    assert main(["explain", "--model", str(fp32), str(image), "-o", str(tmp_path / "maps")]) == 2
+    assert "need the PyTorch network's gradients" in capsys.readouterr().err
+    assert not (tmp_path / "cut.png").exists() and not (tmp_path / "maps").exists()
+
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["input"], ["logits"])], "plain",
+        [onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [1, 2])],
+        [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])],
+    )  # fmt: skip
+    plain = tmp_path / "plain.onnx"
+    onnx.save(onnx.helper.make_model(graph), str(plain))
+    assert main(["predict", "--model", str(plain), str(image)]) == 2
+    assert "without cutkit's classifier metadata" in capsys.readouterr().err
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx at all")
+    assert main(["predict", "--model", str(tmp_path / "junk.onnx"), str(image)]) == 2
+    assert "junk.onnx: not a readable ONNX file" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def _check_args(args: argparse.Namespace) -> None:
     from cutkit import options as opt
 
     if not args.model:
-        raise CliError("--task classify needs --model RUN: a trained classifier's run folder")
+        raise CliError("--task classify needs --model RUN: a classifier's run folder or its exported .onnx")
     given = [o.cli_flag for o in opt.REMOVE_OPTIONS if o.name not in APPLIES and getattr(args, o.name, None)]
     if args.save_maps:
         given.append("--save-maps")

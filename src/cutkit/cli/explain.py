@@ -34,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.alpha <= 1:
         raise CliError(f"--alpha must be in [0, 1], got {args.alpha}")
     paths = _image_paths(args.images)
+    if Path(args.model).suffix.lower() == ".onnx":
+        raise CliError(
+            f"{args.model}: explanations need the PyTorch network's gradients; give the run folder the ONNX "
+            "file was exported from"
+        )
     try:
         clf = Classifier.from_run(args.model, device=_device(args.device))
     except ClassifierError as exc:

@@ -1,5 +1,8 @@
 """``cutkit predict --model RUN IMAGE... [--top-k K] [--json]``: the most probable classes of each image.
 
+``RUN`` is a classification run folder, or the ``.onnx`` file ``cutkit export RUN`` wrote (fp32 or int8),
+which runs on ONNX Runtime.
+
 Prints one line per image, ``path  label (probability), ...`` best first, or with ``--json`` a list of
 ``{"image": path, "top": [{"label": ..., "probability": ...}, ...]}``. An unreadable image is reported on
 stderr and the others are still labelled; the exit code is then 1.
@@ -23,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         metavar="RUN",
-        help="a trained classifier: its run folder or model.json",
+        help="a trained classifier: its run folder or model.json, or its exported .onnx file",
     )
     parser.add_argument("-k", "--top-k", type=int, default=5, help="classes shown per image (default: 5)")
     parser.add_argument("--json", action="store_true", help="print the predictions as JSON on stdout")

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cutkit.zoo.classifier import ONNX_META_KEY as META_CLASSIFIER
+
 if TYPE_CHECKING:
     from torch import nn
 
     from cutkit.zoo.classifier import ClassifierSpec
-
-META_CLASSIFIER = "cutkit_classifier"
 
 
 def export_classifier_onnx(

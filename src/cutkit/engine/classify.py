@@ -88,9 +88,18 @@ class Classifier:
 
     @classmethod
     def from_run(cls, model: str | Path, *, device: str = "cpu") -> Classifier:
-        """Load a run folder, its ``model.json`` or its ``model.safetensors``."""
-        from cutkit.zoo.classifier import load_classifier
+        """Load a run folder, its ``model.json`` or ``model.safetensors``, or its exported ``.onnx`` file
+        (an :class:`OnnxClassifier`, fp32 or int8)."""
+        from cutkit.zoo.classifier import ClassifierError, load_classifier, onnx_classifier_spec
 
+        if Path(model).suffix.lower() == ".onnx":
+            spec = onnx_classifier_spec(model)
+            if spec is None:
+                raise ClassifierError(
+                    f"{model}: an ONNX file without cutkit's classifier metadata; export a classification "
+                    "run with `cutkit export RUN -o model.onnx [--int8]`"
+                )
+            return OnnxClassifier(path=Path(model), spec=spec, device=device)
         net, spec = load_classifier(model)
         return cls(net=net, spec=spec, device=device)
 
@@ -122,3 +131,29 @@ class Classifier:
             [(self.spec.classes[i], float(p)) for p, i in zip(row_p, row_i, strict=True)]
             for row_p, row_i in zip(values.tolist(), indices.tolist(), strict=True)
         ]
+
+
+class OnnxClassifier(Classifier):
+    """A classifier exported by ``cutkit export RUN`` (fp32 or int8), run by ONNX Runtime.
+
+    It labels images as :class:`Classifier` does, from the same input; it has no PyTorch network (``net`` is
+    None), so what needs gradients (``cutkit explain``) or weights (``prune``) takes the run folder instead.
+    """
+
+    def __init__(self, *, path: Path, spec: ClassifierSpec, device: str = "cpu") -> None:
+        import onnxruntime as ort
+
+        from cutkit.engine.onnx_engine import providers
+
+        self.session = ort.InferenceSession(str(path), providers=providers(device, ort))
+        self.net, self.spec, self.device, self.path = None, spec, "cpu", path
+        batch_dim = self.session.get_inputs()[0].shape[0]
+        self.fixed_batch = batch_dim if isinstance(batch_dim, int) else None
+
+    def logits(self, images: Sequence[Any]) -> torch.Tensor:
+        import torch
+
+        x = to_input(self.batch(images), self.spec.mean, self.spec.std, "cpu").numpy()
+        step = self.fixed_batch or len(x)
+        out = [self.session.run(["logits"], {"input": x[i : i + step]})[0] for i in range(0, len(x), step)]
+        return torch.from_numpy(np.concatenate(out)).float()

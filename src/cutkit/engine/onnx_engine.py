@@ -35,7 +35,7 @@ class OnnxEngine:
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=_providers(device, ort))
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers(device, ort))
         self.input_name = self.session.get_inputs()[0].name
         self.fixed_batch = _fixed_batch(self.session)
 
@@ -57,7 +57,8 @@ class OnnxEngine:
         return out[:, c].astype(np.float32)
 
 
-def _providers(device: str, ort: object) -> list[str]:
+def providers(device: str, ort: object) -> list[str]:
+    """ONNX Runtime's providers for ``device`` (auto, cpu, cuda[:N]); CUDA asked for and absent raises."""
     available = ort.get_available_providers()  # type: ignore[attr-defined]
     if device == "cpu":
         return ["CPUExecutionProvider"]

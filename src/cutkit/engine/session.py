@@ -102,12 +102,18 @@ def _onnx_session(
 ) -> Session:
     from cutkit.engine.export import META_OUTPUT, META_SPEC, read_metadata
     from cutkit.engine.onnx_engine import OnnxEngine
+    from cutkit.zoo.classifier import ONNX_META_KEY
 
     if engine not in (None, "onnx"):
         raise ValueError(f"{name}: an ONNX file runs on the onnx engine, not '{engine}'")
     path = Path(weights or name).expanduser()
     if path.is_file():
         meta = read_metadata(path)
+        if ONNX_META_KEY in meta:
+            raise ValueError(
+                f"{path}: an exported classifier, not a background-removal model; "
+                f"label images with `cutkit predict --model {path} IMAGE...`"
+            )
         if META_SPEC in meta:
             spec = spec_from_json(meta[META_SPEC])
             raw = meta.get(META_OUTPUT) != "probability"

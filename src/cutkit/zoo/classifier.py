@@ -2,7 +2,8 @@
 
 The JSON carries everything inference needs (architecture and its keywords, class names, input size, grey or
 RGB input, normalisation), so ``cutkit predict``, ``eval --task classify``, ``explain``, ``prune`` and
-``export`` rebuild the network from the run folder alone.
+``export`` rebuild the network from the run folder alone. ``cutkit export RUN`` writes the same JSON into the
+ONNX file's metadata (key :data:`ONNX_META_KEY`), so ``predict`` and ``eval`` also run the exported file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 FORMAT = "cutkit-classifier"
 WEIGHTS_NAME = "model.safetensors"
 SPEC_NAME = "model.json"
+ONNX_META_KEY = "cutkit_classifier"  # the ONNX metadata entry holding the spec's JSON
 
 
 class ClassifierError(ValueError):
@@ -103,6 +105,29 @@ def is_classifier(model: str | Path) -> bool:
         return json.loads(spec_path.read_text()).get("format") == FORMAT
     except (ValueError, AttributeError):
         return False
+
+
+def onnx_classifier_spec(path: str | Path) -> ClassifierSpec | None:
+    """The spec an ONNX file exported by ``cutkit export RUN`` carries; None for any other ONNX file.
+
+    Raises:
+        ClassifierError: the file is missing or not readable as ONNX, or its spec is broken.
+    """
+    from cutkit.engine.export import read_metadata
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ClassifierError(f"{path}: no such ONNX file")
+    try:
+        meta = read_metadata(path)
+    except Exception as exc:  # onnx raises DecodeError and others for a file that is not ONNX; named here
+        raise ClassifierError(f"{path}: not a readable ONNX file ({exc})") from exc
+    if ONNX_META_KEY not in meta:
+        return None
+    try:
+        return ClassifierSpec.from_dict(json.loads(meta[ONNX_META_KEY]))
+    except (ValueError, TypeError) as exc:
+        raise ClassifierError(f"{path}: its classifier metadata is not a valid spec ({exc})") from exc
 
 
 def find_classifier(model: str | Path) -> tuple[ClassifierSpec, Path]:
