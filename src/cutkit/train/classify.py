@@ -32,7 +32,8 @@ class ClassifyConfig:
 
     data: str = opt(
         "",
-        "training data: an MNIST, CIFAR-10 or Tiny-ImageNet folder, an image-folder tree, a path,label CSV",
+        "training data: an MNIST, CIFAR-10 or Tiny-ImageNet folder, an image-folder tree, a path,label CSV, "
+        "or a dataset name to download once (mnist, fashion-mnist, cifar10)",
     )
     val: str | None = opt(
         None, "validation data (its test split); default: --val-fraction of --data held out"

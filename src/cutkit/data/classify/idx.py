@@ -6,7 +6,8 @@ dimensions, each dimension as a big-endian uint32, then the values in C order. F
 
 An MNIST folder holds ``train-images-idx3-ubyte`` + ``train-labels-idx1-ubyte`` (split ``train``) and/or
 ``t10k-images-idx3-ubyte`` + ``t10k-labels-idx1-ubyte`` (split ``test``), each optionally ``.gz``; the
-``train-images.idx3-ubyte`` spelling of some mirrors is accepted too.
+``train-images.idx3-ubyte`` spelling of some mirrors is accepted too. The classes are ``0`` … ``9`` (or up to
+the largest label), unless the folder has a ``classes.txt`` with one name per line (Fashion-MNIST's, say).
 """
 
 from __future__ import annotations
@@ -101,13 +102,25 @@ def open_mnist(folder: Path, split: str, *, channels: int | None = None) -> Arra
         )
     if labels.ndim != 1 or len(labels) != len(images):
         raise DataError(f"{files[split][1]}: {labels.shape} labels for {len(images)} images")
-    num_classes = max(10, int(labels.max(initial=0)) + 1)
     return ArraySet(
         images,
         channels=channels,
-        classes=[str(i) for i in range(num_classes)],
+        classes=_class_names(folder, int(labels.max(initial=0)) + 1),
         labels=labels.astype(np.int64),
         names=[f"{split}/{i:05d}" for i in range(len(labels))],
         source=folder,
         split=split,
     )
+
+
+def _class_names(folder: Path, needed: int) -> list[str]:
+    """The names in ``folder/classes.txt``, else ``"0"`` … ``"9"`` (more when a label is 10 or above)."""
+    names_file = folder / "classes.txt"
+    if not names_file.is_file():
+        return [str(i) for i in range(max(10, needed))]
+    names = [line.strip() for line in names_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(names) < needed or len(set(names)) != len(names):
+        raise DataError(
+            f"{names_file}: {len(names)} distinct class names needed for labels up to {needed - 1}"
+        )
+    return names

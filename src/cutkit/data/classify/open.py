@@ -11,6 +11,9 @@ A source is a path, recognised by what it holds (in this order):
   (:mod:`cutkit.data.classify.csvlist`);
 - ``folder``: an image-folder tree, split or not (:mod:`cutkit.data.classify.folder`).
 
+A registered dataset name that is not an existing path (``mnist``, ``fashion-mnist``, ``cifar10``) is
+downloaded once into the cache (:mod:`cutkit.data.classify.named`) and read from there.
+
 A source without named splits (a single CSV list, a tree of class folders) is read whole for any split;
 the set's ``split`` is then None, so a caller that needs a separate validation set knows to carve one.
 """
@@ -35,11 +38,18 @@ __all__ = ["FORMATS", "SPLITS", "available_splits", "detect_format", "open_class
 
 
 def _existing(spec: str | Path) -> Path:
+    """The path ``spec`` names, or the folder of the dataset it names (downloaded on first use)."""
+    from cutkit.data.classify.named import DATASETS, fetch_dataset, named_dataset
+
+    dataset = named_dataset(spec)
+    if dataset is not None:
+        return fetch_dataset(dataset)
     path = Path(spec).expanduser()
     if not path.exists():
         raise DataError(
-            f"{spec}: no such file or folder (give a folder of MNIST IDX files, CIFAR-10 batches or "
-            "class subfolders, or a path,label CSV list)"
+            f"{spec}: no such file or folder (give a folder of MNIST IDX files, CIFAR-10 batches, "
+            "Tiny-ImageNet or class subfolders, a path,label CSV list, or a dataset name: "
+            f"{', '.join(DATASETS)})"
         )
     return path
 
