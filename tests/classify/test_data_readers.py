@@ -393,13 +393,10 @@ def make_tiny_imagenet(parent: Path, per_class: int = 3) -> Path:
     (root / "val" / "val_annotations.txt").write_text("\n".join(rows))  # no final newline, like the original
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(root / "test" / "images" / "test_0.JPEG")
     (root / "wnids.txt").write_text("\n".join(wnids))
-    (root / "words.txt").write_text("n0100\tgoldfish, Carassius auratus\nn0200\tsalamander\nn0999\tother\n")
     return root
 
 
 def test_tiny_imagenet_train_and_val_splits(tmp_path: Path) -> None:
-    from cutkit.data.classify.tinyimagenet import class_words
-
     root = make_tiny_imagenet(tmp_path)
     for spec in (root, tmp_path):  # the folder itself, or the one holding it
         assert detect_format(spec) == "tiny-imagenet"
@@ -412,7 +409,6 @@ def test_tiny_imagenet_train_and_val_splits(tmp_path: Path) -> None:
     val = open_classification(root, "val", channels=1)
     assert val.labels.tolist() == [1, 0, 1, 2] and val.names[0] == "images/val_0.JPEG"
     assert val[3]["image"].shape == (64, 64)
-    assert class_words(root) == {"n0100": "goldfish, Carassius auratus", "n0200": "salamander"}
 
 
 def test_tiny_imagenet_errors_name_the_file(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ The folder (``tiny-imagenet-200``, or a folder holding it) has ``wnids.txt`` (on
 ``train/<wnid>/images/*.JPEG`` (split ``train``), and ``val/images/*.JPEG`` with
 ``val/val_annotations.txt`` (tab-separated ``file  wnid  x0 y0 x1 y1`` rows; split ``val``). The official
 ``test/`` images come without labels, so the labelled held-out split is ``val``: asking for ``test`` is an
-error that says so. Classes are the ids of ``wnids.txt`` in sorted order; ``words.txt``, when present, gives
-their readable names (:func:`class_words`).
+error that says so. Classes are the ids of ``wnids.txt`` in sorted order (``words.txt`` has their readable
+names).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from cutkit.data.classify.base import DataError, FileSet
 from cutkit.io.paths import list_images
 
 WNIDS = "wnids.txt"
-WORDS = "words.txt"
 VAL_ANNOTATIONS = Path("val", "val_annotations.txt")
 SUBFOLDER = "tiny-imagenet-200"  # the folder the official archive extracts to
 SPLITS = ("train", "val")
 
-__all__ = ["SPLITS", "class_words", "open_tiny_imagenet", "tiny_imagenet_root"]
+__all__ = ["SPLITS", "open_tiny_imagenet", "tiny_imagenet_root"]
 
 
 def tiny_imagenet_root(path: Path) -> Path | None:
@@ -41,20 +40,6 @@ def _wnids(root: Path) -> list[str]:
     if len(set(ids)) != len(ids):
         raise DataError(f"{root / WNIDS}: a class id is listed twice")
     return sorted(ids)
-
-
-def class_words(root: Path) -> dict[str, str]:
-    """``wnid -> readable name`` from ``words.txt`` for the classes of ``wnids.txt`` (``{}`` without it)."""
-    words = root / WORDS
-    if not words.is_file():
-        return {}
-    wanted = set(_wnids(root))
-    names: dict[str, str] = {}
-    for line in words.read_text(encoding="utf-8").splitlines():
-        wnid, _, text = line.partition("\t")
-        if wnid in wanted:
-            names[wnid] = text.strip()
-    return names
 
 
 def _train_samples(root: Path, index: dict[str, int]) -> tuple[list[Path], list[int]]:
