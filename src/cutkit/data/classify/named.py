@@ -142,7 +142,9 @@ def fetch_dataset(dataset: NamedDataset, *, progress: bool = True) -> Path:
     if dataset.unpack:
         _unpack(files[0], root, dataset.folder)
     if dataset.classes and not (ready / CLASS_NAMES).is_file():
-        _write_text(ready / CLASS_NAMES, "\n".join(dataset.classes) + "\n")
+        from cutkit.io.image import write_atomic
+
+        write_atomic(ready / CLASS_NAMES, ("\n".join(dataset.classes) + "\n").encode())
     return ready
 
 
@@ -192,9 +194,3 @@ def _unpack(archive: Path, root: Path, folder: str) -> None:
     os.replace(tmp / folder, root / folder)
     shutil.rmtree(tmp, ignore_errors=True)
     archive.unlink()
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
